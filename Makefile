@@ -1,0 +1,37 @@
+# gocached: the two commands are `make run` and `make test`.
+GO      ?= go
+BIN     := bin/gocached
+ARGS    ?= -p 11211 -m 64 -v
+
+.PHONY: build run test race interop bench lint fuzz clean
+
+build:
+	$(GO) build -o $(BIN) .
+
+run: build
+	./$(BIN) $(ARGS)
+
+# Unit and in-process integration tests, with the race detector.
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+# Tests against Debian's memcached and libmemcached-tools (installed when missing).
+interop:
+	bash scripts/interop.sh
+
+# Go benchmarks of the hot paths.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./protocol/ ./store/ ./server/
+
+lint:
+	gofmt -l . | (! grep .)
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+
+# Short fuzzing session of the text parser.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzText -fuzztime 60s ./server/
+
+clean:
+	rm -rf bin

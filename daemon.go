@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"os/user"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gocached/gocached/server"
+	"github.com/urfave/cli/v2"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+const memcachedVersion = "1.6.18"
+
+func daemonFlags() []cli.Flag {
+	d := server.DefaultConfig()
+	return []cli.Flag{
+		&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Value: d.Port, Usage: "TCP port to listen on (0 = off, -1 = any free port)"},
+		&cli.IntFlag{Name: "udp-port", Aliases: []string{"U"}, Value: 0, Usage: "UDP port (0 = off; UDP is not implemented yet, any other value is refused)"},
+		&cli.StringFlag{Name: "unix-socket", Aliases: []string{"s"}, Usage: "unix socket path to listen on (disables TCP)"},
+		&cli.StringFlag{Name: "unix-mask", Aliases: []string{"a"}, Value: "0700", Usage: "access mask for the unix socket, in octal"},
+		&cli.StringSliceFlag{Name: "listen", Aliases: []string{"l"}, Usage: "interface to listen on, `ADDR[:PORT]`; repeat or comma-separate for several (default: all)"},
+		&cli.IntFlag{Name: "memory-limit", Aliases: []string{"m"}, Value: d.MemoryLimitMB, Usage: "item memory in megabytes"},
+		&cli.IntFlag{Name: "conn-limit", Aliases: []string{"c"}, Value: d.MaxConns, Usage: "max simultaneous connections"},
+		&cli.IntFlag{Name: "threads", Aliases: []string{"t"}, Value: d.Threads, Usage: "OS threads running Go code (GOMAXPROCS)"},
+		&cli.StringFlag{Name: "max-item-size", Aliases: []string{"I"}, Value: "1m", Usage: "max item size, bytes with optional k/m/g suffix (min 1k, max 1g)"},
+		&cli.Float64Flag{Name: "slab-growth-factor", Aliases: []string{"f"}, Value: d.GrowthFactor, Usage: "chunk size growth factor between slab classes"},
+		&cli.IntFlag{Name: "slab-min-size", Aliases: []string{"n"}, Value: d.MinChunk, Usage: "min space for key, value and flags in the smallest class"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Count: new(int), Usage: "verbose (-v errors and warnings, -vv also client commands, -vvv everything)"},
+		&cli.BoolFlag{Name: "disable-evictions", Aliases: []string{"M"}, Usage: "return an error on memory exhausted instead of evicting items"},
+		&cli.BoolFlag{Name: "disable-cas", Aliases: []string{"C"}, Usage: "disable use of CAS"},
+		&cli.IntFlag{Name: "max-reqs-per-event", Aliases: []string{"R"}, Value: d.ReqsPerEvent, Usage: "requests a connection handles before yielding to others"},
+		&cli.StringFlag{Name: "protocol", Aliases: []string{"B"}, Value: d.Protocol, Usage: "protocol: auto, ascii (binary is not implemented yet; auto serves ascii)"},
+		&cli.IntFlag{Name: "listen-backlog", Aliases: []string{"b"}, Value: d.Backlog, Usage: "listen backlog (accepted and ignored: Go uses the kernel's somaxconn)"},
+		&cli.BoolFlag{Name: "daemon", Aliases: []string{"d"}, Usage: "run as a daemon in the background"},
+		&cli.StringFlag{Name: "pidfile", Aliases: []string{"P"}, Usage: "write the process id to `FILE`"},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "switch to `USER` after opening the listeners"},
+		&cli.BoolFlag{Name: "enable-shutdown", Aliases: []string{"A"}, Usage: "enable the ascii shutdown command"},
+		&cli.BoolFlag{Name: "disable-flush-all", Aliases: []string{"F"}, Usage: "disable the flush_all command"},
+		&cli.StringSliceFlag{Name: "extended", Aliases: []string{"o"}, Usage: "extended options, `KEY[=VALUE][,...]` (see below)"},
+	}
+}
+
+// extendedOption is one -o key; ignored ones are accepted for
+// compatibility and say so.
+type extendedOption struct {
+	apply   func(cfg *server.Config, v string) error
+	help    string
+	ignored bool
+}
+
+func intOpt(set func(cfg *server.Config, n int)) func(*server.Config, string) error {
+	return func(cfg *server.Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("bad value %q", v)
+		}
+		set(cfg, n)
+		return nil
+	}
+}
+
+func noValue(set func(cfg *server.Config)) func(*server.Config, string) error {
+	return func(cfg *server.Config, _ string) error { set(cfg); return nil }
+}
+
+var extendedOptions = map[string]extendedOption{
+	"idle_timeout": {apply: intOpt(func(c *server.Config, n int) { c.IdleTimeout = time.Duration(n) * time.Second }),
+		help: "seconds before an idle connection is closed (0 = never)"},
+	"slab_reassign":    {apply: noValue(func(c *server.Config) { c.SlabReassign = true }), help: "allow moving slab pages between classes (default)"},
+	"no_slab_reassign": {apply: noValue(func(c *server.Config) { c.SlabReassign = false }), help: "never move slab pages between classes"},
+	"slab_automove": {apply: intOpt(func(c *server.Config, n int) { c.SlabAutomove = n }),
+		help: "0 = manual page moves only, 1 = background balancing (default), 2 = balance before every eviction"},
+	"hashpower":         {apply: intOpt(func(c *server.Config, n int) { c.HashPower = n }), help: "initial index size as a power of two (default 16)"},
+	"maxconns_fast":     {apply: noValue(func(*server.Config) {}), help: "reject connections over -c at once (always on)"},
+	"lru_crawler":       {apply: noValue(func(*server.Config) {}), help: "background reclaim of expired items (always on)"},
+	"no_lru_crawler":    {apply: noValue(func(*server.Config) {}), help: "ignored: the reclaimer always runs", ignored: true},
+	"lru_maintainer":    {apply: noValue(func(*server.Config) {}), help: "ignored: gocached keeps one LRU per class", ignored: true},
+	"no_lru_maintainer": {apply: noValue(func(*server.Config) {}), help: "one LRU per class (always)"},
+	"modern":            {apply: noValue(func(*server.Config) {}), help: "ignored: modern defaults are the only ones", ignored: true},
+	"hash_algorithm":    {apply: func(*server.Config, string) error { return nil }, help: "ignored: gocached always hashes with xxhash", ignored: true},
+}
+
+func extendedHelp() string {
+	keys := make([]string, 0, len(extendedOptions))
+	for k := range extendedOptions {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "\n  %-18s %s", k, extendedOptions[k].help)
+	}
+	return b.String()
+}
+
+func sortStrings(a []string) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
+
+// parseSize reads -I: bytes with an optional k, m or g suffix.
+func parseSize(s string) (int, error) {
+	s = strings.TrimSpace(strings.ToLower(s))
+	mult := 1
+	switch {
+	case strings.HasSuffix(s, "k"):
+		mult, s = 1<<10, s[:len(s)-1]
+	case strings.HasSuffix(s, "m"):
+		mult, s = 1<<20, s[:len(s)-1]
+	case strings.HasSuffix(s, "g"):
+		mult, s = 1<<30, s[:len(s)-1]
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("invalid size %q", s)
+	}
+	return n * mult, nil
+}
+
+// configFrom turns the command line into a server.Config.
+func configFrom(c *cli.Context) (server.Config, error) {
+	cfg := server.DefaultConfig()
+	cfg.Version = memcachedVersion
+	cfg.Port = c.Int("port")
+	cfg.UDPPort = c.Int("udp-port")
+	if cfg.UDPPort != 0 {
+		return cfg, errors.New("-U: UDP is not implemented yet; use -U 0")
+	}
+	cfg.UnixSocket = c.String("unix-socket")
+	mask, err := strconv.ParseUint(c.String("unix-mask"), 8, 32)
+	if err != nil {
+		return cfg, fmt.Errorf("-a: invalid unix mask %q", c.String("unix-mask"))
+	}
+	cfg.UnixMask = uint32(mask)
+	cfg.Listen = c.StringSlice("listen")
+	cfg.MemoryLimitMB = c.Int("memory-limit")
+	cfg.MaxConns = c.Int("conn-limit")
+	cfg.Threads = c.Int("threads")
+	if cfg.MaxItemSize, err = parseSize(c.String("max-item-size")); err != nil {
+		return cfg, fmt.Errorf("-I: %w", err)
+	}
+	cfg.GrowthFactor = c.Float64("slab-growth-factor")
+	cfg.MinChunk = c.Int("slab-min-size")
+	cfg.Verbosity = c.Count("verbose")
+	cfg.NoEvictions = c.Bool("disable-evictions")
+	cfg.NoCAS = c.Bool("disable-cas")
+	cfg.ReqsPerEvent = c.Int("max-reqs-per-event")
+	if cfg.ReqsPerEvent <= 0 {
+		return cfg, errors.New("-R: number of requests per event must be greater than 0")
+	}
+	cfg.Protocol = c.String("protocol")
+	if cfg.Protocol == "binary" {
+		return cfg, errors.New("-B binary: the binary protocol is not implemented yet")
+	}
+	cfg.Backlog = c.Int("listen-backlog")
+	cfg.EnableShutdown = c.Bool("enable-shutdown")
+	cfg.FlushDisabled = c.Bool("disable-flush-all")
+	for _, item := range c.StringSlice("extended") {
+		for _, kv := range strings.Split(item, ",") {
+			kv = strings.TrimSpace(kv)
+			if kv == "" {
+				continue
+			}
+			k, v, _ := strings.Cut(kv, "=")
+			opt, ok := extendedOptions[k]
+			if !ok {
+				return cfg, fmt.Errorf("Illegal suboption %q", kv)
+			}
+			if err := opt.apply(&cfg, v); err != nil {
+				return cfg, fmt.Errorf("-o %s: %w", k, err)
+			}
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+func newLogger(verbosity int) *zap.Logger {
+	level := zapcore.WarnLevel
+	switch {
+	case verbosity >= 2:
+		level = zapcore.DebugLevel
+	case verbosity == 1:
+		level = zapcore.InfoLevel
+	}
+	enc := zap.NewProductionEncoderConfig()
+	enc.EncodeTime = zapcore.ISO8601TimeEncoder
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.Lock(os.Stderr), level)
+	return zap.New(core)
+}
+
+func runDaemon(c *cli.Context) error {
+	if c.Args().Len() > 0 {
+		return fmt.Errorf("unexpected argument %q", c.Args().First())
+	}
+	cfg, err := configFrom(c)
+	if err != nil {
+		return err
+	}
+	if c.Bool("daemon") && os.Getenv("GOCACHED_DAEMONIZED") == "" {
+		return daemonize()
+	}
+	runtime.GOMAXPROCS(cfg.Threads)
+	log := newLogger(cfg.Verbosity)
+	defer func() { _ = log.Sync() }()
+
+	srv, err := server.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	if u := c.String("user"); u != "" {
+		if err := dropPrivileges(u); err != nil {
+			return err
+		}
+	}
+	if p := c.String("pidfile"); p != "" {
+		if err := os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			return fmt.Errorf("could not write pid file: %w", err)
+		}
+		defer os.Remove(p)
+	}
+	for _, a := range srv.Addrs() {
+		log.Info("listening", zap.String("network", a.Network()), zap.String("addr", a.String()))
+	}
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
+	select {
+	case sig := <-sigs:
+		log.Info("shutting down", zap.Stringer("signal", sig))
+	case mode := <-srv.ShutdownRequested():
+		log.Info("shutting down", zap.String("requested_by", mode))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("connections still open at shutdown were closed", zap.Error(err))
+	}
+	return nil
+}
+
+// daemonize re-runs the command detached from the terminal (Go cannot
+// fork), and returns in the parent.
+func daemonize() error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Env = append(os.Environ(), "GOCACHED_DAEMONIZED=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer devnull.Close()
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	return cmd.Process.Release()
+}
+
+func dropPrivileges(name string) error {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return fmt.Errorf("can't find the user %s to switch to", name)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	if err := syscall.Setgroups([]int{gid}); err != nil {
+		return fmt.Errorf("failed to drop supplementary groups: %w", err)
+	}
+	if err := syscall.Setgid(gid); err != nil {
+		return fmt.Errorf("failed to assume identity of user %s: %w", name, err)
+	}
+	if err := syscall.Setuid(uid); err != nil {
+		return fmt.Errorf("failed to assume identity of user %s: %w", name, err)
+	}
+	return nil
+}

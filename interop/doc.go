@@ -1,0 +1,33 @@
+//go:build interop
+
+// Package interop owns gocached's black-box interoperability tests: it
+// starts real server processes (Debian's memcached 1.6.18 from PATH and the
+// gocached binary named by $GOCACHED_BIN) on free 127.0.0.1 ports and talks
+// to them over TCP only. It owns:
+//
+//   - process helpers (start a server with memcached-style flags, wait until
+//     it accepts, kill it at test end);
+//   - TestMemccapableASCII, which runs libmemcached's `memccapable -a`
+//     against gocached;
+//   - TestDifferential, which sends one seeded pseudo-random stream of
+//     text-protocol commands (see gen_test.go) to memcached and to gocached
+//     and requires byte-identical replies per command (CAS uniques are
+//     normalised to ordinals);
+//   - TestPipeline, the same comparison with many commands in one write;
+//   - TestEdgeCases, a table of hand-written probes whose expected replies
+//     were observed on memcached 1.6.18 (edgecases_test.go).
+//
+// Every file carries the `interop` build tag, so `go test ./...` ignores the
+// package; run it with scripts/interop.sh or
+//
+//	GOCACHED_BIN=$PWD/bin/gocached go test -tags interop -count=1 -v ./interop/...
+//
+// Environment:
+//
+//	GOCACHED_BIN  absolute path of the gocached binary (tests skip without it)
+//	DIFF_SELF=1   use memcached in place of gocached everywhere (checks the
+//	              harness itself: memcached against memcached must agree)
+//	DIFF_SEED     seed of the differential generator (default: time based, logged)
+//	DIFF_N        commands per differential run (default 3000)
+//	DIFF_TRACE    file to which every differential exchange is written
+package interop

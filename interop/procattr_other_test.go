@@ -1,0 +1,7 @@
+//go:build interop && !linux
+
+package interop
+
+import "syscall"
+
+func childAttr() *syscall.SysProcAttr { return nil }

@@ -1,0 +1,341 @@
+//go:build interop
+
+package interop
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Flag sets shared by the tests. Both servers get exactly these flags (the
+// helper adds -p PORT -l 127.0.0.1 itself). memcached 1.6.18 refuses
+// `-I 2k` unless slab_chunk_max (bytes, despite its -h text saying
+// kilobytes) is at most -I, hence the -o for the small-item configuration.
+var (
+	flagsDefault = []string{"-U", "0", "-m", "64", "-I", "1m", "-t", "2"}
+	flagsSmall   = []string{"-U", "0", "-m", "64", "-I", "2k", "-o", "slab_chunk_max=2048", "-t", "2"}
+)
+
+const (
+	limitDefault = 1 << 20 // -I 1m
+	limitSmall   = 2048    // -I 2k
+)
+
+// binary is a server executable plus the flags only it needs.
+type binary struct {
+	name  string   // "memcached" or "gocached", used in messages
+	path  string   // absolute path
+	extra []string // appended after the common flags
+}
+
+// memcachedBinary returns memcached from PATH, or skips the test.
+func memcachedBinary(t testing.TB) binary {
+	t.Helper()
+	p, err := exec.LookPath("memcached")
+	if err != nil {
+		t.Skip("memcached not on PATH (scripts/interop.sh installs it): ", err)
+	}
+	b := binary{name: "memcached", path: p}
+	// memcached exits with "can't run as root without the -u switch".
+	// gocached is not given -u: it is no part of what these tests compare.
+	if os.Geteuid() == 0 {
+		b.extra = []string{"-u", "root"}
+	}
+	return b
+}
+
+// selfMode reports whether DIFF_SELF=1 asks for memcached in place of
+// gocached, which checks the harness itself.
+func selfMode() bool { return os.Getenv("DIFF_SELF") == "1" }
+
+// candidateBinary returns the server under test: gocached from
+// $GOCACHED_BIN, or memcached when DIFF_SELF=1. It skips the test when
+// GOCACHED_BIN is unset.
+func candidateBinary(t testing.TB) binary {
+	t.Helper()
+	if selfMode() {
+		b := memcachedBinary(t)
+		b.name = "memcached(self)"
+		return b
+	}
+	p := os.Getenv("GOCACHED_BIN")
+	if p == "" {
+		t.Skip("GOCACHED_BIN is not set (scripts/interop.sh sets it; DIFF_SELF=1 uses memcached instead)")
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatalf("GOCACHED_BIN=%q: %v", p, err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		t.Fatalf("GOCACHED_BIN=%q: %v", p, err)
+	}
+	return binary{name: "gocached", path: abs}
+}
+
+// server is one running server process.
+type server struct {
+	name string
+	addr string // 127.0.0.1:PORT
+	port int
+	args []string
+	cmd  *exec.Cmd
+	out  *tailBuffer // stdout and stderr, last 64 KiB
+	done chan struct{}
+	err  error // Wait's result, valid once done is closed
+}
+
+// startServer starts b on a free 127.0.0.1 port with the given flags, waits
+// until it accepts TCP connections and registers a cleanup that kills it.
+// A port lost to another process between choosing and binding is retried.
+func startServer(t testing.TB, b binary, flags ...string) *server {
+	t.Helper()
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		s, err := tryStart(t, b, flags)
+		if err == nil {
+			return s
+		}
+		lastErr = err
+		if !strings.Contains(strings.ToLower(err.Error()), "in use") {
+			break
+		}
+	}
+	t.Fatalf("start %s: %v", b.name, lastErr)
+	return nil
+}
+
+func tryStart(t testing.TB, b binary, flags []string) (*server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"-p", strconv.Itoa(port), "-l", "127.0.0.1"}, flags...)
+	args = append(args, b.extra...)
+	s := &server{
+		name: b.name,
+		addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		port: port,
+		args: args,
+		out:  &tailBuffer{max: 64 << 10},
+		done: make(chan struct{}),
+	}
+	s.cmd = exec.Command(b.path, args...)
+	s.cmd.Stdout = s.out
+	s.cmd.Stderr = s.out
+	s.cmd.SysProcAttr = childAttr()
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", b.path, strings.Join(args, " "), err)
+	}
+	go func() {
+		s.err = s.cmd.Wait()
+		close(s.done)
+	}()
+	t.Cleanup(s.stop)
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("%s %s exited before accepting (%v); output:\n%s",
+				b.path, strings.Join(args, " "), s.err, s.out.String())
+		default:
+		}
+		c, err := net.DialTimeout("tcp", s.addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			t.Logf("started %s: %s %s (pid %d)", b.name, b.path, strings.Join(args, " "), s.cmd.Process.Pid)
+			return s, nil
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("%s %s: not accepting on %s after 10s: %v; output:\n%s",
+				b.path, strings.Join(args, " "), s.addr, err, s.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop kills the process and waits for it; safe to call more than once.
+func (s *server) stop() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Kill()
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// alive reports whether the process is still running.
+func (s *server) alive() bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// freePort asks the kernel for a free TCP port on 127.0.0.1.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// tailBuffer is a goroutine-safe writer that keeps the last max bytes.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if len(b.buf) > b.max {
+		b.buf = append([]byte(nil), b.buf[len(b.buf)-b.max:]...)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
+
+// ---------------------------------------------------------------------------
+// Client side: one TCP connection, one exchange at a time.
+
+const (
+	sentinel      = "mn\r\n" // meta no-op; its reply ends every exchange
+	sentinelReply = "MN\r\n"
+	replyTimeout  = 2 * time.Second
+	splitPause    = 50 * time.Millisecond
+)
+
+// client is a raw text-protocol connection.
+type client struct {
+	addr string
+	c    net.Conn
+}
+
+func dialClient(addr string) (*client, error) {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return &client{addr: addr, c: c}, nil
+}
+
+func (c *client) close() {
+	if c != nil && c.c != nil {
+		c.c.Close()
+	}
+}
+
+// result is what one exchange read back.
+type result struct {
+	data    []byte
+	closed  bool // the server closed (EOF or reset) or a write failed
+	timeout bool // no sentinel reply (or close) within the deadline
+}
+
+// render gives the reply as compared: the bytes, then a marker for a
+// closed connection or a missing sentinel reply.
+func (r result) render() string {
+	s := string(r.data)
+	if r.closed {
+		s += "<CLOSED>"
+	}
+	if r.timeout {
+		s += "<TIMEOUT>"
+	}
+	return s
+}
+
+// exchange writes parts (pausing between them), then, unless waitClose,
+// the sentinel; it reads until want sentinel replies have arrived, the
+// server closes, or timeout passes. With waitClose it sends no sentinel and
+// reads until the server closes (memcached closes on an over-long line).
+// Writing runs concurrently with reading so that a long pipeline cannot
+// deadlock on full socket buffers.
+func (c *client) exchange(parts [][]byte, waitClose bool, want int, timeout time.Duration) result {
+	var res result
+	wdone := make(chan error, 1)
+	go func() {
+		for i, p := range parts {
+			if i > 0 {
+				time.Sleep(splitPause)
+			}
+			if err := c.writeAll(p, timeout); err != nil {
+				wdone <- err
+				return
+			}
+		}
+		if !waitClose {
+			if err := c.writeAll([]byte(sentinel), timeout); err != nil {
+				wdone <- err
+				return
+			}
+		}
+		wdone <- nil
+	}()
+	deadline := time.Now().Add(timeout + time.Duration(len(parts)-1)*splitPause)
+	_ = c.c.SetReadDeadline(deadline)
+	buf := make([]byte, 64<<10)
+	var data []byte
+	seen, scan := 0, 0
+	for waitClose || seen < want {
+		n, err := c.c.Read(buf)
+		data = append(data, buf[:n]...)
+		for {
+			i := bytes.Index(data[scan:], []byte(sentinelReply))
+			if i < 0 {
+				break
+			}
+			seen++
+			scan += i + len(sentinelReply)
+		}
+		scan = max(scan, len(data)-len(sentinelReply)+1)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				res.timeout = true
+			} else {
+				res.closed = true
+			}
+			break
+		}
+	}
+	if werr := <-wdone; werr != nil && !res.timeout {
+		res.closed = true
+	}
+	res.data = data
+	return res
+}
+
+// writeAll writes p with a write deadline.
+func (c *client) writeAll(p []byte, timeout time.Duration) error {
+	_ = c.c.SetWriteDeadline(time.Now().Add(timeout))
+	_, err := c.c.Write(p)
+	return err
+}

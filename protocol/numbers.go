@@ -1,0 +1,81 @@
+package protocol
+
+// Number parsing with the rules of the C library functions memcached uses
+// (strtoul, strtol, strtoull wrapped by its safe_* helpers): optional
+// leading whitespace, an optional sign, decimal digits, and then the end
+// of the token or whitespace.
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+// scan parses [space*][+-]digits and reports the magnitude, sign, whether
+// it overflowed 64 bits, and whether the token ended cleanly after it.
+func scan(b []byte) (mag uint64, neg, overflow, ok bool) {
+	i := 0
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	if i < len(b) && (b[i] == '+' || b[i] == '-') {
+		neg = b[i] == '-'
+		i++
+	}
+	start := i
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		d := uint64(b[i] - '0')
+		if mag > (^uint64(0)-d)/10 {
+			overflow = true
+		}
+		mag = mag*10 + d
+		i++
+	}
+	if i == start {
+		return 0, false, false, false
+	}
+	if i < len(b) && !isSpace(b[i]) {
+		return 0, false, false, false
+	}
+	return mag, neg, overflow, true
+}
+
+// ParseUint64 is memcached's safe_strtoull: a negative number is refused
+// unless it wraps below 2^63 ("-0" is 0).
+func ParseUint64(b []byte) (uint64, bool) {
+	mag, neg, overflow, ok := scan(b)
+	if !ok || overflow {
+		return 0, false
+	}
+	if neg {
+		mag = -mag
+		if int64(mag) < 0 {
+			return 0, false
+		}
+	}
+	return mag, true
+}
+
+// ParseUint32 is memcached's safe_strtoul into a 32-bit result: parsed as
+// a 64-bit unsigned long, then truncated.
+func ParseUint32(b []byte) (uint32, bool) {
+	v, ok := ParseUint64(b)
+	return uint32(v), ok
+}
+
+// ParseInt32 is memcached's safe_strtol into an int32: a 64-bit strtol
+// refusing values outside the int32 range.
+func ParseInt32(b []byte) (int32, bool) {
+	mag, neg, overflow, ok := scan(b)
+	if !ok || overflow {
+		return 0, false
+	}
+	if neg {
+		if mag > 1<<31 {
+			return 0, false
+		}
+		return int32(-int64(mag)), true
+	}
+	if mag > 1<<31-1 {
+		return 0, false
+	}
+	return int32(mag), true
+}

@@ -1,0 +1,83 @@
+package protocol
+
+import "bytes"
+
+// MaxTokens is memcached's MAX_TOKENS: a line splits into at most
+// MaxTokens-1 tokens; whatever follows is left in the rest.
+const MaxTokens = 24
+
+// KeyMaxLength is the longest key memcached accepts.
+const KeyMaxLength = 250
+
+// LineLimit is how long a command line may grow without a newline before
+// the connection is closed (except for get/gets, which may be longer).
+const LineLimit = 2048
+
+// Line finds the next command line in buf. It returns the line without its
+// terminator ("\r\n" or a bare "\n"), the bytes consumed including the
+// terminator, and ok=false when no newline has arrived yet.
+func Line(buf []byte) (line []byte, n int, ok bool) {
+	i := bytes.IndexByte(buf, '\n')
+	if i < 0 {
+		return nil, 0, false
+	}
+	line = buf[:i]
+	if i > 0 && line[i-1] == '\r' {
+		line = line[:i-1]
+	}
+	return line, i + 1, true
+}
+
+// Tokens is a tokenized command line.
+type Tokens struct {
+	T    [MaxTokens][]byte
+	N    int    // tokens in T
+	Rest []byte // unprocessed tail when the line had more tokens, else nil
+}
+
+// Tokenize splits line on spaces as memcached's tokenize_command: empty
+// tokens are skipped, the line ends at a NUL byte, and after MaxTokens-1
+// tokens the remainder is left in Rest.
+func (t *Tokens) Tokenize(line []byte) {
+	if i := bytes.IndexByte(line, 0); i >= 0 {
+		line = line[:i]
+	}
+	t.N = 0
+	t.Rest = nil
+	s := 0
+	for e := 0; e < len(line); e++ {
+		if line[e] != ' ' {
+			continue
+		}
+		if s != e {
+			t.T[t.N] = line[s:e]
+			t.N++
+			if t.N == MaxTokens-1 {
+				if e+1 < len(line) {
+					t.Rest = line[e+1:]
+				}
+				return
+			}
+		}
+		s = e + 1
+	}
+	if s != len(line) {
+		t.T[t.N] = line[s:]
+		t.N++
+	}
+}
+
+// Count is memcached's ntokens: the tokens plus the terminal one.
+func (t *Tokens) Count() int { return t.N + 1 }
+
+// NextKey returns the next space-separated token of rest and what follows.
+func NextKey(rest []byte) (key, after []byte) {
+	for len(rest) > 0 && rest[0] == ' ' {
+		rest = rest[1:]
+	}
+	i := bytes.IndexByte(rest, ' ')
+	if i < 0 {
+		return rest, nil
+	}
+	return rest[:i], rest[i+1:]
+}

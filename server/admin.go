@@ -1,0 +1,76 @@
+package server
+
+import (
+	"github.com/gocached/gocached/protocol"
+	"github.com/gocached/gocached/store"
+)
+
+var reassignReplies = map[store.ReassignResult]string{
+	store.ReassignOK:       "OK\r\n",
+	store.ReassignRunning:  "BUSY currently processing reassign request\r\n",
+	store.ReassignBadClass: "BADCLASS invalid src or dst class id\r\n",
+	store.ReassignNoSpare:  "NOSPARE source class has no spare pages\r\n",
+	store.ReassignSame:     "SAME src and dst class are identical\r\n",
+}
+
+// cmdSlabs is `slabs reassign <src> <dst>` and `slabs automove <0|1|2>`.
+func (c *conn) cmdSlabs(t *protocol.Tokens) action {
+	nt := t.Count()
+	switch {
+	case nt == 5 && string(t.T[1]) == "reassign":
+		if !c.s.cfg.SlabReassign {
+			c.reply([]byte("CLIENT_ERROR slab reassignment disabled\r\n"))
+			return actMore
+		}
+		src, ok1 := protocol.ParseInt32(t.T[2])
+		dst, ok2 := protocol.ParseInt32(t.T[3])
+		if !ok1 || !ok2 {
+			c.reply(protocol.ErrBadFormat)
+			return actMore
+		}
+		c.out = append(c.out, reassignReplies[c.st.Reassign(int(src), int(dst))]...)
+	case nt >= 4 && string(t.T[1]) == "automove":
+		c.setNoreply(t)
+		level, ok := protocol.ParseUint32(t.T[2])
+		if !ok {
+			c.reply(protocol.ErrBadFormat)
+			return actMore
+		}
+		if level > 2 {
+			c.reply(protocol.Error)
+			return actMore
+		}
+		c.s.automove.Store(int32(level))
+		c.st.SetAutomove(int(level))
+		c.reply(protocol.OK)
+	default:
+		c.reply(protocol.Error)
+	}
+	return actMore
+}
+
+// cmdLRUCrawler is `lru_crawler crawl <ids|all>` (an immediate sweep for
+// dead items) and the tuning words memcached accepts.
+func (c *conn) cmdLRUCrawler(t *protocol.Tokens) action {
+	if t.N < 2 {
+		c.reply(protocol.Error)
+		return actMore
+	}
+	switch string(t.T[1]) {
+	case "crawl":
+		if t.N < 3 {
+			c.reply(protocol.Error)
+			return actMore
+		}
+		if !c.st.KickCrawler() {
+			c.out = append(c.out, "BUSY currently processing crawler request\r\n"...)
+			return actMore
+		}
+		c.reply(protocol.OK)
+	case "enable", "disable", "sleep", "tocrawl":
+		c.reply(protocol.OK)
+	default:
+		c.reply(protocol.Error)
+	}
+	return actMore
+}

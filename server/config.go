@@ -1,0 +1,97 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config is everything the daemon is started with. Field comments name the
+// memcached flag each one mirrors; defaults are memcached 1.6.18's.
+type Config struct {
+	Port           int           // -p, TCP port; 0 = off
+	UDPPort        int           // -U, UDP port; 0 = off (not served yet)
+	UnixSocket     string        // -s, unix socket path; disables TCP
+	UnixMask       uint32        // -a, socket file mode
+	Listen         []string      // -l, addresses to bind TCP on; empty = all
+	MemoryLimitMB  int           // -m
+	MaxConns       int           // -c
+	Threads        int           // -t, GOMAXPROCS
+	MaxItemSize    int           // -I, bytes
+	GrowthFactor   float64       // -f
+	MinChunk       int           // -n
+	Verbosity      int           // -v count
+	NoEvictions    bool          // -M
+	NoCAS          bool          // -C
+	ReqsPerEvent   int           // -R
+	Protocol       string        // -B auto|ascii|binary
+	Backlog        int           // -b
+	EnableShutdown bool          // -A
+	FlushDisabled  bool          // -F
+	IdleTimeout    time.Duration // -o idle_timeout
+	SlabReassign   bool          // -o slab_reassign
+	SlabAutomove   int           // -o slab_automove
+	HashPower      int           // -o hashpower
+	TrackSizes     bool          // -o track_sizes
+	Version        string        // reported by `version` and stats
+}
+
+// DefaultConfig returns memcached's defaults.
+func DefaultConfig() Config {
+	return Config{
+		Port:          11211,
+		UnixMask:      0o700,
+		MemoryLimitMB: 64,
+		MaxConns:      1024,
+		Threads:       4,
+		MaxItemSize:   1 << 20,
+		GrowthFactor:  1.25,
+		MinChunk:      48,
+		ReqsPerEvent:  20,
+		Protocol:      "auto",
+		Backlog:       1024,
+		SlabReassign:  true,
+		SlabAutomove:  1,
+		HashPower:     16,
+		Version:       "1.6.18",
+	}
+}
+
+// Validate checks the settings memcached refuses at startup.
+func (c *Config) Validate() error {
+	switch {
+	case c.MaxConns <= 0:
+		return errors.New("maximum connections must be greater than 0")
+	case c.Threads <= 0:
+		return errors.New("number of threads must be greater than 0")
+	case c.GrowthFactor <= 1:
+		return errors.New("factor must be greater than 1")
+	case c.MinChunk <= 0:
+		return errors.New("chunk size must be greater than 0")
+	case c.MemoryLimitMB <= 0:
+		return errors.New("memory limit must be greater than 0")
+	case c.MaxItemSize < 1024:
+		return errors.New("item max size cannot be less than 1024 bytes")
+	case c.MaxItemSize > 1<<30:
+		return errors.New("cannot set item size limit higher than 1 gigabyte")
+	case int64(c.MaxItemSize) > int64(c.MemoryLimitMB)<<20/2:
+		return errors.New("cannot set item size limit higher than 1/2 of memory max")
+	case c.SlabAutomove < 0 || c.SlabAutomove > 2:
+		return errors.New("slab_automove must be between 0 and 2")
+	case c.HashPower < 0 || c.HashPower > 32:
+		return errors.New("hashpower must be between 12 and 32")
+	}
+	switch c.Protocol {
+	case "auto", "ascii", "binary":
+	default:
+		return fmt.Errorf("invalid value for binding protocol: %s -- should be one of auto, binary, or ascii", c.Protocol)
+	}
+	return nil
+}
+
+func (c *Config) automove() int {
+	if !c.SlabReassign {
+		return 0
+	}
+	return c.SlabAutomove
+}

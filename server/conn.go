@@ -1,0 +1,259 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gocached/gocached/protocol"
+	"github.com/gocached/gocached/store"
+	"go.uber.org/zap"
+)
+
+// Connection states reported by `stats conns`, memcached's names.
+const (
+	stateWaiting int32 = iota // conn_waiting: idle, no buffer held
+	stateRead                 // conn_read
+	stateParse                // conn_parse_cmd
+	stateWrite                // conn_mwrite
+	stateClosing              // conn_closing
+)
+
+var stateNames = [...]string{"conn_waiting", "conn_read", "conn_parse_cmd", "conn_mwrite", "conn_closing"}
+
+var errTooManyConns = []byte("ERROR Too many open connections\r\n")
+
+// action is what the parser asks of the connection loop.
+type action uint8
+
+const (
+	actMore  action = iota // parse again when more bytes arrive
+	actClose               // flush what is pending, then close
+)
+
+type conn struct {
+	s        *Server
+	st       *store.Store
+	nc       net.Conn
+	rc       syscall.RawConn // nil when nc is not a socket
+	listener net.Addr
+	id       int64
+
+	rbuf []byte // nil while idle
+	r, w int    // unparsed bytes are rbuf[r:w]
+	need int    // bytes wanted from r before parsing can go on
+
+	out []byte // replies not yet written; nil while idle
+
+	swallow int64 // bytes of a refused data block still to discard
+
+	tok     protocol.Tokens
+	noreply bool
+	req     store.Request
+	reqs    int // commands since the last yield
+
+	onGet  func(*store.View)
+	onGets func(*store.View)
+
+	state   atomic.Int32
+	lastCmd atomic.Int64 // unix seconds
+
+	readErr error
+}
+
+func newConn(s *Server, nc net.Conn, l net.Listener) *conn {
+	c := &conn{s: s, st: s.store, nc: nc, listener: l.Addr()}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.rc = rc
+		}
+	}
+	s.mu.Lock()
+	s.nextID++
+	c.id = s.nextID
+	s.mu.Unlock()
+	c.onGet = c.appendGet
+	c.onGets = c.appendGets
+	c.lastCmd.Store(time.Now().Unix())
+	return c
+}
+
+// wake interrupts a blocked read so the connection notices shutdown.
+func (c *conn) wake() { _ = c.nc.SetReadDeadline(time.Now()) }
+
+func (c *conn) serve() {
+	defer func() {
+		if r := recover(); r != nil {
+			c.s.log.Error("connection panic", zap.Any("panic", r), zap.Stack("stack"))
+		}
+		c.state.Store(stateClosing)
+		c.nc.Close()
+		c.release()
+		c.s.forget(c)
+	}()
+	idle := c.s.cfg.IdleTimeout
+	for {
+		if c.s.shutting.Load() && c.r == c.w {
+			return
+		}
+		if idle > 0 && c.r == c.w {
+			_ = c.nc.SetReadDeadline(time.Now().Add(idle))
+		}
+		n, err := c.fill()
+		if n > 0 {
+			c.s.stats.bytesRead.Add(uint64(n))
+			c.state.Store(stateParse)
+			c.lastCmd.Store(time.Now().Unix())
+			act := c.process()
+			if werr := c.flush(); werr != nil {
+				return
+			}
+			if act == actClose {
+				return
+			}
+			continue
+		}
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && !c.s.shutting.Load() && idle > 0 {
+				c.s.stats.idleKicks.Add(1)
+				if c.s.verbosity.Load() > 0 {
+					c.s.log.Info("closing idle connection", zap.Stringer("remote", c.nc.RemoteAddr()))
+				}
+			} else if err != io.EOF && !c.s.shutting.Load() && !errors.Is(err, net.ErrClosed) && c.s.verbosity.Load() > 0 {
+				c.s.log.Info("connection read error", zap.Error(err))
+			}
+			return
+		}
+	}
+}
+
+// release returns the connection's buffers to the pool.
+func (c *conn) release() {
+	if c.rbuf != nil {
+		putBuf(c.rbuf)
+		c.rbuf = nil
+	}
+	if c.out != nil {
+		putBuf(c.out)
+		c.out = nil
+	}
+}
+
+// prepareRead makes room after w for at least one more read, keeping
+// rbuf[r:w] and growing the buffer to hold c.need bytes from r.
+func (c *conn) prepareRead() {
+	if c.rbuf == nil {
+		c.rbuf = getBuf()
+	}
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+	}
+	want := c.need
+	if want < bufSize {
+		want = bufSize
+	}
+	if c.r > 0 && (c.w == len(c.rbuf) || len(c.rbuf)-c.r < want) {
+		n := copy(c.rbuf, c.rbuf[c.r:c.w])
+		c.r, c.w = 0, n
+	}
+	if len(c.rbuf)-c.r < want || c.w == len(c.rbuf) {
+		size := 2 * len(c.rbuf)
+		if size < want {
+			size = want
+		}
+		nb := make([]byte, size)
+		copy(nb, c.rbuf[c.r:c.w])
+		c.w -= c.r
+		c.r = 0
+		putBuf(c.rbuf)
+		c.rbuf = nb
+	}
+}
+
+// fill reads more bytes into rbuf[w:]. On a socket it takes the read
+// buffer only once data is there to read, so a connection waiting for its
+// next request holds no buffer.
+func (c *conn) fill() (int, error) {
+	if c.rc == nil {
+		c.prepareRead()
+		c.state.Store(stateRead)
+		n, err := c.nc.Read(c.rbuf[c.w:])
+		c.w += n
+		return n, err
+	}
+	n := 0
+	c.readErr = nil
+	c.state.Store(stateWaiting)
+	err := c.rc.Read(func(fd uintptr) bool {
+		c.prepareRead()
+		for {
+			m, e := syscall.Read(int(fd), c.rbuf[c.w:])
+			switch {
+			case e == syscall.EINTR:
+				continue
+			case e == syscall.EAGAIN:
+				if c.r == c.w && c.need == 0 {
+					putBuf(c.rbuf)
+					c.rbuf = nil
+					c.r, c.w = 0, 0
+				}
+				return false
+			case e != nil:
+				c.readErr = os.NewSyscallError("read", e)
+			case m == 0:
+				c.readErr = io.EOF
+			default:
+				c.state.Store(stateRead)
+				n = m
+				c.w += m
+			}
+			return true
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, c.readErr
+}
+
+// flush writes every pending reply with one write.
+func (c *conn) flush() error {
+	if len(c.out) == 0 {
+		if c.out != nil {
+			putBuf(c.out)
+			c.out = nil
+		}
+		return nil
+	}
+	c.state.Store(stateWrite)
+	n, err := c.nc.Write(c.out)
+	c.s.stats.bytesWritten.Add(uint64(n))
+	putBuf(c.out)
+	c.out = nil
+	return err
+}
+
+// reply appends a fixed reply unless the command was sent with noreply.
+func (c *conn) reply(b []byte) {
+	if c.noreply {
+		return
+	}
+	c.out = append(c.out, b...)
+}
+
+// yield lets other goroutines run after -R commands in one batch, as
+// memcached hands the worker thread to other connections.
+func (c *conn) yield() {
+	c.reqs++
+	if c.reqs >= c.s.cfg.ReqsPerEvent {
+		c.reqs = 0
+		c.s.stats.connYields.Add(1)
+		runtime.Gosched()
+	}
+}

@@ -1,0 +1,277 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gocached/gocached/store"
+	"go.uber.org/zap"
+)
+
+// Server is a running daemon: its store, listeners and connections.
+type Server struct {
+	cfg   Config
+	log   *zap.Logger
+	store *store.Store
+	start time.Time
+
+	mu          sync.Mutex
+	listeners   []net.Listener
+	listenerIDs []int64
+	conns       map[*conn]struct{}
+	nextID      int64
+
+	shutting    atomic.Bool
+	connWG      sync.WaitGroup
+	acceptWG    sync.WaitGroup
+	shutdownReq chan string
+	verbosity   atomic.Int32
+	automove    atomic.Int32
+	stats       serverStats
+	closeStore  sync.Once
+}
+
+type serverStats struct {
+	currConns, totalConns, rejected atomic.Int64
+	bytesRead, bytesWritten         atomic.Uint64
+	connYields, idleKicks           atomic.Uint64
+	authCmds, authErrors            atomic.Uint64
+	cmdMeta                         atomic.Uint64
+}
+
+// New builds a server and its store from cfg. Nothing listens until
+// Listen or Serve.
+func New(cfg Config, log *zap.Logger) (*Server, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	st, err := store.New(store.Options{
+		MemoryLimit:  int64(cfg.MemoryLimitMB) << 20,
+		MaxItemSize:  cfg.MaxItemSize,
+		GrowthFactor: cfg.GrowthFactor,
+		MinChunk:     cfg.MinChunk,
+		NoEvictions:  cfg.NoEvictions,
+		NoCAS:        cfg.NoCAS,
+		HashPower:    cfg.HashPower,
+		SlabAutomove: cfg.automove(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:         cfg,
+		log:         log,
+		store:       st,
+		start:       time.Now(),
+		conns:       make(map[*conn]struct{}),
+		shutdownReq: make(chan string, 1),
+	}
+	s.verbosity.Store(int32(cfg.Verbosity))
+	s.automove.Store(int32(cfg.automove()))
+	return s, nil
+}
+
+// Store is the server's cache.
+func (s *Server) Store() *store.Store { return s.store }
+
+// ShutdownRequested delivers "shutdown" or "graceful" when a client sends
+// the shutdown command (only with -A).
+func (s *Server) ShutdownRequested() <-chan string { return s.shutdownReq }
+
+// Listen opens the configured listeners and serves them in the background.
+func (s *Server) Listen() error {
+	var ls []net.Listener
+	fail := func(err error) error {
+		for _, l := range ls {
+			l.Close()
+		}
+		return err
+	}
+	if s.cfg.UnixSocket != "" {
+		_ = os.Remove(s.cfg.UnixSocket)
+		l, err := net.Listen("unix", s.cfg.UnixSocket)
+		if err != nil {
+			return fail(err)
+		}
+		if err := os.Chmod(s.cfg.UnixSocket, os.FileMode(s.cfg.UnixMask)); err != nil {
+			l.Close()
+			return fail(err)
+		}
+		ls = append(ls, l)
+	} else if s.cfg.Port != 0 {
+		for _, addr := range s.cfg.tcpAddrs() {
+			lc := net.ListenConfig{}
+			l, err := lc.Listen(context.Background(), "tcp", addr)
+			if err != nil {
+				return fail(fmt.Errorf("failed to listen on TCP %s: %w", addr, err))
+			}
+			ls = append(ls, l)
+		}
+	}
+	if len(ls) == 0 {
+		return errors.New("no listeners: TCP port 0 and no unix socket")
+	}
+	for _, l := range ls {
+		s.Serve(l)
+	}
+	return nil
+}
+
+// tcpAddrs turns -l and -p into listen addresses.
+func (c *Config) tcpAddrs() []string {
+	port := strconv.Itoa(c.Port)
+	if c.Port < 0 {
+		port = "0"
+	}
+	if len(c.Listen) == 0 {
+		return []string{":" + port}
+	}
+	var out []string
+	for _, item := range c.Listen {
+		for _, a := range strings.Split(item, ",") {
+			a = strings.TrimSpace(a)
+			if a == "" {
+				continue
+			}
+			if h, p, err := net.SplitHostPort(a); err == nil {
+				out = append(out, net.JoinHostPort(h, p))
+				continue
+			}
+			out = append(out, net.JoinHostPort(strings.Trim(a, "[]"), port))
+		}
+	}
+	return out
+}
+
+// Serve accepts connections from l in the background until shutdown.
+func (s *Server) Serve(l net.Listener) {
+	s.mu.Lock()
+	s.listeners = append(s.listeners, l)
+	s.nextID++
+	s.listenerIDs = append(s.listenerIDs, s.nextID)
+	s.mu.Unlock()
+	s.stats.totalConns.Add(1)
+	s.acceptWG.Add(1)
+	go s.acceptLoop(l)
+}
+
+// Addrs returns the listeners' addresses.
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []net.Addr
+	for _, l := range s.listeners {
+		out = append(out, l.Addr())
+	}
+	return out
+}
+
+func (s *Server) acceptLoop(l net.Listener) {
+	defer s.acceptWG.Done()
+	var delay time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.shutting.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: back off and retry.
+			if delay == 0 {
+				delay = 5 * time.Millisecond
+			} else if delay < time.Second {
+				delay *= 2
+			}
+			s.log.Warn("accept failed", zap.Error(err), zap.Duration("retry_in", delay))
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		s.stats.totalConns.Add(1)
+		if s.stats.currConns.Load() >= int64(s.cfg.MaxConns) {
+			s.stats.rejected.Add(1)
+			_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = nc.Write(errTooManyConns)
+			nc.Close()
+			continue
+		}
+		if tc, ok := nc.(*net.TCPConn); ok {
+			_ = tc.SetNoDelay(true)
+		}
+		c := newConn(s, nc, l)
+		s.mu.Lock()
+		if s.shutting.Load() {
+			s.mu.Unlock()
+			nc.Close()
+			return
+		}
+		s.conns[c] = struct{}{}
+		s.stats.currConns.Add(1)
+		s.connWG.Add(1)
+		s.mu.Unlock()
+		go c.serve()
+	}
+}
+
+func (s *Server) forget(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.stats.currConns.Add(-1)
+	s.connWG.Done()
+}
+
+// Shutdown stops accepting, lets every connection finish the requests it
+// has already received, and closes it. When ctx ends first, the remaining
+// connections are closed at once. The store is released afterwards.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutting.Store(true)
+	s.mu.Lock()
+	for _, l := range s.listeners {
+		l.Close()
+	}
+	for c := range s.conns {
+		c.wake()
+	}
+	s.mu.Unlock()
+	s.acceptWG.Wait()
+	done := make(chan struct{})
+	go func() {
+		s.connWG.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		s.mu.Lock()
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.mu.Unlock()
+		<-done
+	}
+	if s.cfg.UnixSocket != "" {
+		_ = os.Remove(s.cfg.UnixSocket)
+	}
+	s.closeStore.Do(s.store.Close)
+	return err
+}
+
+func (s *Server) requestShutdown(mode string) {
+	select {
+	case s.shutdownReq <- mode:
+	default:
+	}
+}

@@ -1,0 +1,416 @@
+package server
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/gocached/gocached/protocol"
+)
+
+// statWriter appends "STAT name value" lines.
+type statWriter struct{ b []byte }
+
+func (w *statWriter) str(name, v string) {
+	w.b = append(w.b, "STAT "...)
+	w.b = append(w.b, name...)
+	w.b = append(w.b, ' ')
+	w.b = append(w.b, v...)
+	w.b = append(w.b, '\r', '\n')
+}
+
+func (w *statWriter) u(name string, v uint64) { w.str(name, strconv.FormatUint(v, 10)) }
+func (w *statWriter) i(name string, v int64)  { w.str(name, strconv.FormatInt(v, 10)) }
+
+func (w *statWriter) b01(name string, v bool) {
+	if v {
+		w.str(name, "1")
+	} else {
+		w.str(name, "0")
+	}
+}
+
+func (w *statWriter) yesno(name string, v bool) {
+	if v {
+		w.str(name, "yes")
+	} else {
+		w.str(name, "no")
+	}
+}
+
+func timeval(tv syscall.Timeval) string {
+	us := strconv.FormatInt(int64(tv.Usec), 10)
+	for len(us) < 6 {
+		us = "0" + us
+	}
+	return strconv.FormatInt(int64(tv.Sec), 10) + "." + us
+}
+
+func (c *conn) cmdStats(t *protocol.Tokens) action {
+	s := c.s
+	if t.Count() == 2 {
+		w := statWriter{b: c.out}
+		s.writeGeneralStats(&w)
+		c.out = append(w.b, protocol.End...)
+		return actMore
+	}
+	w := statWriter{b: c.out}
+	switch string(t.T[1]) {
+	case "reset":
+		s.resetStats()
+		c.out = append(c.out, protocol.Reset...)
+		return actMore
+	case "settings":
+		s.writeSettings(&w)
+	case "items":
+		s.writeItems(&w)
+	case "slabs":
+		s.writeSlabs(&w)
+	case "sizes":
+		w.str("sizes_status", "disabled")
+	case "conns":
+		s.writeConns(&w)
+	case "detail":
+		c.out = append(c.out, "CLIENT_ERROR stats detail not supported\r\n"...)
+		return actMore
+	case "cachedump":
+		if t.Count() < 5 {
+			c.out = append(c.out, "CLIENT_ERROR bad command line\r\n"...)
+			return actMore
+		}
+		id, ok1 := protocol.ParseUint32(t.T[2])
+		limit, ok2 := protocol.ParseUint32(t.T[3])
+		if !ok1 || !ok2 {
+			c.out = append(c.out, protocol.ErrBadFormat...)
+			return actMore
+		}
+		if id >= 64 {
+			c.out = append(c.out, "CLIENT_ERROR Illegal slab id\r\n"...)
+			return actMore
+		}
+		c.out = s.store.CacheDump(c.out, int(id), int(limit))
+		c.out = append(c.out, protocol.End...)
+		return actMore
+	default:
+		c.out = append(c.out, protocol.Error...)
+		return actMore
+	}
+	c.out = append(w.b, protocol.End...)
+	return actMore
+}
+
+func (s *Server) resetStats() {
+	s.store.ResetStats()
+	s.stats.totalConns.Store(0)
+	s.stats.rejected.Store(0)
+	s.stats.bytesRead.Store(0)
+	s.stats.bytesWritten.Store(0)
+	s.stats.connYields.Store(0)
+	s.stats.idleKicks.Store(0)
+	s.stats.authCmds.Store(0)
+	s.stats.authErrors.Store(0)
+	s.stats.cmdMeta.Store(0)
+}
+
+// writeGeneralStats is plain `stats`: memcached 1.6.18's fields in its order.
+func (s *Server) writeGeneralStats(w *statWriter) {
+	st := s.store.Stats()
+	now := time.Now()
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	s.mu.Lock()
+	nl := int64(len(s.listeners))
+	nconns := int64(len(s.conns))
+	s.mu.Unlock()
+
+	w.i("pid", int64(os.Getpid()))
+	w.i("uptime", int64(now.Sub(s.start)/time.Second))
+	w.i("time", now.Unix())
+	w.str("version", s.cfg.Version)
+	w.str("libevent", runtime.Version())
+	w.i("pointer_size", 64)
+	w.str("rusage_user", timeval(ru.Utime))
+	w.str("rusage_system", timeval(ru.Stime))
+	w.i("max_connections", int64(s.cfg.MaxConns))
+	w.i("curr_connections", nconns+nl-1)
+	w.i("total_connections", s.stats.totalConns.Load())
+	w.i("rejected_connections", s.stats.rejected.Load())
+	w.i("connection_structures", nconns+nl)
+	w.i("response_obj_oom", 0)
+	w.i("response_obj_count", 0)
+	w.i("response_obj_bytes", 0)
+	w.i("read_buf_count", 0)
+	w.i("read_buf_bytes", 0)
+	w.i("read_buf_bytes_free", 0)
+	w.i("read_buf_oom", 0)
+	w.i("reserved_fds", 0)
+	w.u("cmd_get", st.CmdGet)
+	w.u("cmd_set", st.CmdSet)
+	w.u("cmd_flush", st.CmdFlush)
+	w.u("cmd_touch", st.CmdTouch)
+	w.u("cmd_meta", s.stats.cmdMeta.Load())
+	w.u("get_hits", st.GetHits)
+	w.u("get_misses", st.GetMisses)
+	w.u("get_expired", st.GetExpired)
+	w.u("get_flushed", st.GetFlushed)
+	w.u("delete_misses", st.DeleteMisses)
+	w.u("delete_hits", st.DeleteHits)
+	w.u("incr_misses", st.IncrMisses)
+	w.u("incr_hits", st.IncrHits)
+	w.u("decr_misses", st.DecrMisses)
+	w.u("decr_hits", st.DecrHits)
+	w.u("cas_misses", st.CasMisses)
+	w.u("cas_hits", st.CasHits)
+	w.u("cas_badval", st.CasBadval)
+	w.u("touch_hits", st.TouchHits)
+	w.u("touch_misses", st.TouchMisses)
+	w.u("store_too_large", st.StoreTooLarge)
+	w.u("store_no_memory", st.StoreNoMemory)
+	w.u("auth_cmds", s.stats.authCmds.Load())
+	w.u("auth_errors", s.stats.authErrors.Load())
+	if s.cfg.IdleTimeout > 0 {
+		w.u("idle_kicks", s.stats.idleKicks.Load())
+	}
+	w.u("bytes_read", s.stats.bytesRead.Load())
+	w.u("bytes_written", s.stats.bytesWritten.Load())
+	w.i("limit_maxbytes", st.LimitMaxbytes)
+	w.b01("accepting_conns", !s.shutting.Load())
+	w.i("listen_disabled_num", 0)
+	w.i("time_in_listen_disabled_us", 0)
+	w.i("threads", int64(s.cfg.Threads))
+	w.u("conn_yields", s.stats.connYields.Load())
+	w.i("hash_power_level", int64(st.HashPower))
+	w.i("hash_bytes", st.HashBytes)
+	w.i("hash_is_expanding", 0)
+	if s.cfg.SlabReassign {
+		w.i("slab_reassign_rescues", 0)
+		w.i("slab_reassign_chunk_rescues", 0)
+		w.i("slab_reassign_evictions_nomem", 0)
+		w.i("slab_reassign_inline_reclaim", 0)
+		w.i("slab_reassign_busy_items", 0)
+		w.i("slab_reassign_busy_deletes", 0)
+		w.b01("slab_reassign_running", st.ReassignRunning)
+		w.u("slabs_moved", st.SlabsMoved)
+	}
+	w.b01("lru_crawler_running", st.CrawlerRunning)
+	w.u("lru_crawler_starts", st.CrawlerStarts)
+	w.i("lru_maintainer_juggles", 0)
+	w.i("malloc_fails", 0)
+	w.i("log_worker_dropped", 0)
+	w.i("log_worker_written", 0)
+	w.i("log_watcher_skipped", 0)
+	w.i("log_watcher_sent", 0)
+	w.i("log_watchers", 0)
+	w.i("unexpected_napi_ids", 0)
+	w.i("round_robin_fallback", 0)
+	w.i("bytes", st.Bytes)
+	w.i("curr_items", st.CurrItems)
+	w.i("total_items", st.TotalItems)
+	w.i("slab_global_page_pool", int64(st.PagePool))
+	w.u("expired_unfetched", st.ExpiredUnfetched)
+	w.u("evicted_unfetched", st.EvictedUnfetched)
+	w.u("evicted_active", st.EvictedActive)
+	w.u("evictions", st.Evictions)
+	w.u("reclaimed", st.Reclaimed)
+	w.u("crawler_reclaimed", st.CrawlerReclaimed)
+	w.u("crawler_items_checked", st.CrawlerItemsChecked)
+	w.i("lrutail_reflocked", 0)
+	w.i("moves_to_cold", 0)
+	w.i("moves_to_warm", 0)
+	w.i("moves_within_lru", 0)
+	w.i("direct_reclaims", 0)
+	w.i("lru_bumps_dropped", 0)
+}
+
+// writeSettings is `stats settings`, memcached 1.6.18's fields in order.
+func (s *Server) writeSettings(w *statWriter) {
+	cfg := &s.cfg
+	w.i("maxbytes", int64(cfg.MemoryLimitMB)<<20)
+	w.i("maxconns", int64(cfg.MaxConns))
+	w.i("tcpport", int64(cfg.Port))
+	w.i("udpport", int64(cfg.UDPPort))
+	inter := "NULL"
+	if len(cfg.Listen) > 0 {
+		inter = joinComma(cfg.Listen)
+	}
+	w.str("inter", inter)
+	w.i("verbosity", int64(s.verbosity.Load()))
+	w.u("oldest", 0)
+	if cfg.NoEvictions {
+		w.str("evictions", "off")
+	} else {
+		w.str("evictions", "on")
+	}
+	if cfg.UnixSocket != "" {
+		w.str("domain_socket", cfg.UnixSocket)
+	} else {
+		w.str("domain_socket", "NULL")
+	}
+	w.str("umask", strconv.FormatUint(uint64(cfg.UnixMask), 8))
+	w.yesno("shutdown_command", cfg.EnableShutdown)
+	w.str("growth_factor", strconv.FormatFloat(cfg.GrowthFactor, 'f', 2, 64))
+	w.i("chunk_size", int64(cfg.MinChunk))
+	w.i("num_threads", int64(cfg.Threads))
+	w.i("num_threads_per_udp", int64(cfg.Threads))
+	w.str("stat_key_prefix", ":")
+	w.yesno("detail_enabled", false)
+	w.i("reqs_per_event", int64(cfg.ReqsPerEvent))
+	w.yesno("cas_enabled", !cfg.NoCAS)
+	w.i("tcp_backlog", int64(cfg.Backlog))
+	proto := cfg.Protocol
+	if proto == "auto" {
+		proto = "auto-negotiate"
+	}
+	w.str("binding_protocol", proto)
+	w.yesno("auth_enabled_sasl", false)
+	w.yesno("auth_enabled_ascii", false)
+	w.i("item_size_max", int64(cfg.MaxItemSize))
+	w.yesno("maxconns_fast", true)
+	w.i("hashpower_init", int64(cfg.HashPower))
+	w.yesno("slab_reassign", cfg.SlabReassign)
+	w.i("slab_automove", int64(s.automove.Load()))
+	w.str("slab_automove_ratio", "0.80")
+	w.i("slab_automove_window", 30)
+	w.i("slab_chunk_max", int64(s.store.Sizes()[len(s.store.Sizes())-2]))
+	w.yesno("lru_crawler", true)
+	w.i("lru_crawler_sleep", 100)
+	w.i("lru_crawler_tocrawl", 0)
+	w.i("tail_repair_time", 0)
+	w.yesno("flush_enabled", !cfg.FlushDisabled)
+	w.yesno("dump_enabled", true)
+	w.str("hash_algorithm", "xxh3")
+	w.yesno("lru_maintainer_thread", false)
+	w.yesno("lru_segmented", false)
+	w.i("hot_lru_pct", 20)
+	w.i("warm_lru_pct", 40)
+	w.str("hot_max_factor", "0.20")
+	w.str("warm_max_factor", "2.00")
+	w.yesno("temp_lru", false)
+	w.i("temporary_ttl", 61)
+	w.i("idle_timeout", int64(cfg.IdleTimeout/time.Second))
+	w.i("watcher_logbuf_size", 262144)
+	w.i("worker_logbuf_size", 65536)
+	w.i("read_buf_mem_limit", 0)
+	w.yesno("track_sizes", false)
+	w.yesno("inline_ascii_response", false)
+	w.str("num_napi_ids", "(null)")
+	w.str("memory_file", "(null)")
+}
+
+func joinComma(list []string) string {
+	out := ""
+	for i, s := range list {
+		if i > 0 {
+			out += ","
+		}
+		out += s
+	}
+	return out
+}
+
+// writeItems is `stats items`: classes holding items.
+func (s *Server) writeItems(w *statWriter) {
+	st := s.store.Stats()
+	for _, cs := range st.Classes {
+		if cs.Items == 0 {
+			continue
+		}
+		p := "items:" + strconv.Itoa(cs.ID) + ":"
+		w.i(p+"number", cs.Items)
+		w.i(p+"number_hot", 0)
+		w.i(p+"number_warm", 0)
+		w.i(p+"number_cold", cs.Items)
+		w.i(p+"age_hot", 0)
+		w.i(p+"age_warm", 0)
+		w.u(p+"age", uint64(cs.Age))
+		w.i(p+"mem_requested", cs.MemRequested)
+		w.u(p+"evicted", cs.Evicted)
+		w.u(p+"evicted_nonzero", cs.EvictedNonzero)
+		w.u(p+"evicted_time", uint64(cs.EvictedTime))
+		w.u(p+"outofmemory", cs.OutOfMemory)
+		w.i(p+"tailrepairs", 0)
+		w.u(p+"reclaimed", cs.Reclaimed)
+		w.u(p+"expired_unfetched", cs.ExpiredUnfetched)
+		w.u(p+"evicted_unfetched", cs.EvictedUnfetched)
+		w.u(p+"evicted_active", cs.EvictedActive)
+		w.u(p+"crawler_reclaimed", cs.CrawlerReclaimed)
+		w.i(p+"crawler_items_checked", 0)
+		w.i(p+"lrutail_reflocked", 0)
+		w.i(p+"moves_to_cold", 0)
+		w.i(p+"moves_to_warm", 0)
+		w.i(p+"moves_within_lru", 0)
+		w.i(p+"direct_reclaims", 0)
+		w.u(p+"hits_to_hot", 0)
+		w.u(p+"hits_to_warm", 0)
+		w.u(p+"hits_to_cold", cs.GetHits)
+		w.u(p+"hits_to_temp", 0)
+	}
+}
+
+// writeSlabs is `stats slabs`: classes holding pages, then the totals.
+func (s *Server) writeSlabs(w *statWriter) {
+	st := s.store.Stats()
+	active := 0
+	for _, cs := range st.Classes {
+		if cs.TotalPages == 0 {
+			continue
+		}
+		active++
+		p := strconv.Itoa(cs.ID) + ":"
+		w.i(p+"chunk_size", int64(cs.ChunkSize))
+		w.i(p+"chunks_per_page", int64(cs.ChunksPerPage))
+		w.i(p+"total_pages", int64(cs.TotalPages))
+		w.i(p+"total_chunks", int64(cs.TotalChunks))
+		w.i(p+"used_chunks", int64(cs.UsedChunks))
+		w.i(p+"free_chunks", int64(cs.FreeChunks))
+		w.i(p+"free_chunks_end", 0)
+		w.u(p+"get_hits", cs.GetHits)
+		w.u(p+"cmd_set", cs.CmdSet)
+		w.u(p+"delete_hits", cs.DeleteHits)
+		w.u(p+"incr_hits", cs.IncrHits)
+		w.u(p+"decr_hits", cs.DecrHits)
+		w.u(p+"cas_hits", cs.CasHits)
+		w.u(p+"cas_badval", cs.CasBadval)
+		w.u(p+"touch_hits", cs.TouchHits)
+	}
+	w.i("active_slabs", int64(active))
+	w.i("total_malloced", st.TotalMalloced)
+}
+
+// writeConns is `stats conns`: listeners, then clients.
+func (s *Server) writeConns(w *statWriter) {
+	now := time.Now().Unix()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, l := range s.listeners {
+		id := strconv.FormatInt(s.listenerIDs[i], 10)
+		w.str(id+":addr", addrString(l.Addr()))
+		w.str(id+":state", "conn_listening")
+		w.i(id+":secs_since_last_cmd", now-s.start.Unix())
+	}
+	for c := range s.conns {
+		id := strconv.FormatInt(c.id, 10)
+		w.str(id+":addr", addrString(c.nc.RemoteAddr()))
+		w.str(id+":listen_addr", addrString(c.listener))
+		w.str(id+":state", stateNames[c.state.Load()])
+		w.i(id+":secs_since_last_cmd", now-c.lastCmd.Load())
+	}
+}
+
+func addrString(a interface {
+	Network() string
+	String() string
+}) string {
+	if a == nil {
+		return "unknown"
+	}
+	switch a.Network() {
+	case "unix":
+		return "unix:" + a.String()
+	case "tcp", "tcp4", "tcp6":
+		return "tcp:" + a.String()
+	}
+	return a.Network() + ":" + a.String()
+}

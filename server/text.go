@@ -1,0 +1,455 @@
+package server
+
+import (
+	"bytes"
+
+	"github.com/gocached/gocached/protocol"
+	"github.com/gocached/gocached/store"
+	"go.uber.org/zap"
+)
+
+// process handles every complete request in rbuf[r:w], appending replies
+// to out. It stops when a request is incomplete or the connection must close.
+func (c *conn) process() action {
+	if c.out == nil {
+		c.out = getBuf()[:0]
+	}
+	for {
+		if c.swallow > 0 {
+			n := int64(c.w - c.r)
+			if n > c.swallow {
+				n = c.swallow
+			}
+			c.r += int(n)
+			c.swallow -= n
+			if c.swallow > 0 {
+				return actMore
+			}
+		}
+		if c.r == c.w {
+			c.need = 0
+			return actMore
+		}
+		buf := c.rbuf[c.r:c.w]
+		if c.need > len(buf) {
+			return actMore
+		}
+		c.need = 0
+		line, n, ok := protocol.Line(buf)
+		if !ok {
+			if len(buf) > protocol.LineLimit && !largeGet(buf) {
+				return actClose
+			}
+			return actMore
+		}
+		if c.s.cfg.Protocol == "binary" || (c.r == 0 && len(buf) > 0 && buf[0] == 0x80 && c.s.cfg.Protocol != "ascii") {
+			// The binary protocol is not served yet: memcached closes a
+			// connection that speaks a protocol it was told not to.
+			return actClose
+		}
+		act, done := c.dispatch(line, n)
+		if !done {
+			return act
+		}
+		if act == actClose {
+			return actClose
+		}
+		c.yield()
+	}
+}
+
+// largeGet reports whether an unterminated line may keep growing: only
+// get and gets lines (after at most 100 spaces), as memcached allows.
+func largeGet(buf []byte) bool {
+	i := 0
+	for i < len(buf) && buf[i] == ' ' {
+		i++
+	}
+	if i > 100 {
+		return false
+	}
+	b := buf[i:]
+	return bytes.HasPrefix(b, []byte("get ")) || bytes.HasPrefix(b, []byte("gets "))
+}
+
+// dispatch runs one command line of n bytes (terminator included). done is
+// false when the command needs more bytes (its data block) and nothing was
+// consumed; otherwise the line (and any data) has been consumed.
+func (c *conn) dispatch(line []byte, n int) (action, bool) {
+	t := &c.tok
+	t.Tokenize(line)
+	c.noreply = false
+	if c.s.verbosity.Load() > 1 {
+		c.s.log.Debug("command", zap.Int64("conn", c.id), zap.ByteString("line", line))
+	}
+	nt := t.Count()
+	if nt < 2 || len(t.T[0]) < 2 {
+		c.r += n
+		c.reply(protocol.Error)
+		return actMore, true
+	}
+	cmd := t.T[0]
+	if cmd[0] == 'm' && len(cmd) == 2 && cmd[1] == 'n' {
+		// mn (meta no-op) answers MN; the other meta commands come with
+		// the meta protocol.
+		c.r += n
+		c.out = append(c.out, "MN\r\n"...)
+		return actMore, true
+	}
+	switch string(cmd) {
+	case "get", "bget":
+		return c.consumed(n, c.cmdGet(t, false, false))
+	case "gets":
+		return c.consumed(n, c.cmdGet(t, true, false))
+	case "gat":
+		return c.consumed(n, c.cmdGet(t, false, true))
+	case "gats":
+		return c.consumed(n, c.cmdGet(t, true, true))
+	case "set":
+		return c.cmdUpdate(t, n, store.ModeSet, false)
+	case "add":
+		return c.cmdUpdate(t, n, store.ModeAdd, false)
+	case "replace":
+		return c.cmdUpdate(t, n, store.ModeReplace, false)
+	case "append":
+		return c.cmdUpdate(t, n, store.ModeAppend, false)
+	case "prepend":
+		return c.cmdUpdate(t, n, store.ModePrepend, false)
+	case "cas":
+		return c.cmdUpdate(t, n, store.ModeCAS, true)
+	case "incr":
+		return c.consumed(n, c.cmdArith(t, true))
+	case "decr":
+		return c.consumed(n, c.cmdArith(t, false))
+	case "delete":
+		return c.consumed(n, c.cmdDelete(t))
+	case "touch":
+		return c.consumed(n, c.cmdTouch(t))
+	case "stats":
+		return c.consumed(n, c.cmdStats(t))
+	case "flush_all":
+		return c.consumed(n, c.cmdFlushAll(t))
+	case "version":
+		c.r += n
+		c.out = append(c.out, "VERSION "...)
+		c.out = append(c.out, c.s.cfg.Version...)
+		c.out = append(c.out, "\r\n"...)
+		return actMore, true
+	case "quit":
+		c.r += n
+		return actClose, true
+	case "shutdown":
+		return c.consumed(n, c.cmdShutdown(t))
+	case "verbosity":
+		return c.consumed(n, c.cmdVerbosity(t))
+	case "slabs":
+		return c.consumed(n, c.cmdSlabs(t))
+	case "lru_crawler":
+		return c.consumed(n, c.cmdLRUCrawler(t))
+	}
+	c.r += n
+	if bytes.HasPrefix(t.T[t.N-1], []byte("HTTP/")) {
+		return actClose, true
+	}
+	c.reply(protocol.Error)
+	return actMore, true
+}
+
+func (c *conn) consumed(n int, act action) (action, bool) {
+	c.r += n
+	return act, true
+}
+
+// setNoreply is memcached's set_noreply_maybe: a last token of "noreply"
+// silences the command's replies.
+func (c *conn) setNoreply(t *protocol.Tokens) bool {
+	if t.N > 0 && string(t.T[t.N-1]) == "noreply" {
+		c.noreply = true
+	}
+	return c.noreply
+}
+
+// wantTokens replies ERROR unless the command has between lo and hi
+// tokens, counted as memcached does (the terminal token included).
+func (c *conn) wantTokens(t *protocol.Tokens, lo, hi int) bool {
+	if n := t.Count(); n < lo || n > hi {
+		c.reply(protocol.Error)
+		return false
+	}
+	return true
+}
+
+func (c *conn) appendGet(v *store.View) {
+	c.out = protocol.AppendValue(c.out, v.Key, v.Flags, v.Value, false, 0)
+}
+
+func (c *conn) appendGets(v *store.View) {
+	c.out = protocol.AppendValue(c.out, v.Key, v.Flags, v.Value, true, v.CAS)
+}
+
+// cmdGet is get, gets, gat and gats with any number of keys.
+func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
+	if t.Count() < 3 {
+		c.reply(protocol.Error)
+		return actMore
+	}
+	fn := c.onGet
+	if withCAS {
+		fn = c.onGets
+	}
+	first := 1
+	var exptime uint32
+	if touch {
+		e, ok := protocol.ParseInt32(t.T[1])
+		if !ok {
+			c.out = append(c.out, protocol.ErrBadExptime...)
+			return actMore
+		}
+		exptime = c.st.RelTime(int64(e))
+		first = 2
+	}
+	start := len(c.out)
+	get := func(key []byte) bool {
+		if len(key) > protocol.KeyMaxLength {
+			c.out = append(c.out[:start], protocol.ErrBadFormat...)
+			return false
+		}
+		if touch {
+			c.st.GetAndTouch(key, exptime, fn)
+		} else {
+			c.st.Get(key, fn)
+		}
+		return true
+	}
+	for i := first; i < t.N; i++ {
+		if !get(t.T[i]) {
+			return actMore
+		}
+	}
+	for rest := t.Rest; len(rest) > 0; {
+		var key []byte
+		key, rest = protocol.NextKey(rest)
+		if len(key) == 0 {
+			continue
+		}
+		if !get(key) {
+			return actMore
+		}
+	}
+	c.out = append(c.out, protocol.End...)
+	return actMore
+}
+
+// cmdUpdate is set, add, replace, append, prepend and cas: the command
+// line, then a data block of <bytes> bytes and CRLF.
+func (c *conn) cmdUpdate(t *protocol.Tokens, n int, mode store.Mode, handleCAS bool) (action, bool) {
+	lo, hi := 6, 7
+	if handleCAS {
+		lo, hi = 7, 8
+	}
+	if !c.wantTokens(t, lo, hi) {
+		c.r += n
+		return actMore, true
+	}
+	c.setNoreply(t)
+	key := t.T[1]
+	if len(key) > protocol.KeyMaxLength {
+		c.r += n
+		c.reply(protocol.ErrBadFormat)
+		return actMore, true
+	}
+	flags, ok1 := protocol.ParseUint32(t.T[2])
+	exptime, ok2 := protocol.ParseInt32(t.T[3])
+	vlen, ok3 := protocol.ParseInt32(t.T[4])
+	if !ok1 || !ok2 || !ok3 {
+		c.r += n
+		c.reply(protocol.ErrBadFormat)
+		return actMore, true
+	}
+	var casIn uint64
+	if handleCAS {
+		var ok bool
+		if casIn, ok = protocol.ParseUint64(t.T[5]); !ok {
+			c.r += n
+			c.reply(protocol.ErrBadFormat)
+			return actMore, true
+		}
+	}
+	if vlen < 0 || vlen > 1<<31-1-2 {
+		c.r += n
+		c.reply(protocol.ErrBadFormat)
+		return actMore, true
+	}
+	total := int64(vlen) + 2
+	if !c.st.ItemSizeOK(len(key), flags, int(vlen)) {
+		c.r += n
+		c.reply(protocol.ErrTooLarge)
+		c.req = store.Request{Mode: mode, Key: key}
+		c.st.Refuse(&c.req, store.ErrTooLarge)
+		c.swallow = total
+		return actMore, true
+	}
+	if int64(c.w-c.r) < int64(n)+total {
+		c.need = n + int(total)
+		return actMore, false
+	}
+	data := c.rbuf[c.r+n : c.r+n+int(total)]
+	c.r += n + int(total)
+	if data[vlen] != '\r' || data[vlen+1] != '\n' {
+		c.reply(protocol.ErrBadChunk)
+		return actMore, true
+	}
+	c.req = store.Request{Mode: mode, Key: key, Flags: flags, Exptime: c.st.RelTime(int64(exptime)), Value: data[:vlen], CAS: casIn}
+	res, _, err := c.st.Store(&c.req)
+	switch {
+	case err == store.ErrTooLarge:
+		c.reply(protocol.ErrTooLarge)
+	case err != nil:
+		c.reply(protocol.ErrNoMemory)
+	default:
+		c.reply(storeReplies[res])
+	}
+	return actMore, true
+}
+
+var storeReplies = [...][]byte{
+	store.Stored:    protocol.Stored,
+	store.NotStored: protocol.NotStored,
+	store.Exists:    protocol.Exists,
+	store.NotFound:  protocol.NotFound,
+	store.Deleted:   protocol.Deleted,
+	store.Touched:   protocol.Touched,
+}
+
+func (c *conn) cmdArith(t *protocol.Tokens, incr bool) action {
+	if !c.wantTokens(t, 4, 5) {
+		return actMore
+	}
+	c.setNoreply(t)
+	key := t.T[1]
+	if len(key) > protocol.KeyMaxLength {
+		c.reply(protocol.ErrBadFormat)
+		return actMore
+	}
+	delta, ok := protocol.ParseUint64(t.T[2])
+	if !ok {
+		c.reply(protocol.ErrBadDelta)
+		return actMore
+	}
+	v, res, err := c.st.Arith(key, incr, delta)
+	switch {
+	case err == store.ErrNonNumeric:
+		c.reply(protocol.ErrNonNumeric)
+	case err != nil:
+		c.reply(protocol.ErrOutOfMemory)
+	case res == store.NotFound:
+		c.reply(protocol.NotFound)
+	case !c.noreply:
+		c.out = protocol.AppendUintLine(c.out, v)
+	}
+	return actMore
+}
+
+func (c *conn) cmdDelete(t *protocol.Tokens) action {
+	if !c.wantTokens(t, 3, 5) {
+		return actMore
+	}
+	if t.Count() > 3 {
+		holdZero := string(t.T[2]) == "0"
+		noreply := c.setNoreply(t)
+		nt := t.Count()
+		valid := (nt == 4 && (holdZero || noreply)) || (nt == 5 && holdZero && noreply)
+		if !valid {
+			c.reply([]byte("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n"))
+			return actMore
+		}
+	}
+	key := t.T[1]
+	if len(key) > protocol.KeyMaxLength {
+		c.reply(protocol.ErrBadFormat)
+		return actMore
+	}
+	c.reply(storeReplies[c.st.Delete(key, 0)])
+	return actMore
+}
+
+func (c *conn) cmdTouch(t *protocol.Tokens) action {
+	if !c.wantTokens(t, 4, 5) {
+		return actMore
+	}
+	c.setNoreply(t)
+	key := t.T[1]
+	if len(key) > protocol.KeyMaxLength {
+		c.reply(protocol.ErrBadFormat)
+		return actMore
+	}
+	e, ok := protocol.ParseInt32(t.T[2])
+	if !ok {
+		c.reply(protocol.ErrBadExptime)
+		return actMore
+	}
+	c.reply(storeReplies[c.st.Touch(key, c.st.RelTime(int64(e)))])
+	return actMore
+}
+
+func (c *conn) cmdFlushAll(t *protocol.Tokens) action {
+	if !c.wantTokens(t, 2, 4) {
+		return actMore
+	}
+	c.setNoreply(t)
+	if c.s.cfg.FlushDisabled {
+		c.st.CountFlush()
+		c.reply(protocol.ErrFlushOff)
+		return actMore
+	}
+	var delay int32
+	want := 2
+	if c.noreply {
+		want = 3
+	}
+	if t.Count() != want {
+		var ok bool
+		if delay, ok = protocol.ParseInt32(t.T[1]); !ok {
+			c.reply(protocol.ErrBadExptime)
+			return actMore
+		}
+	}
+	c.st.FlushAll(int64(delay))
+	c.reply(protocol.OK)
+	return actMore
+}
+
+func (c *conn) cmdVerbosity(t *protocol.Tokens) action {
+	if !c.wantTokens(t, 3, 4) {
+		return actMore
+	}
+	c.setNoreply(t)
+	level, ok := protocol.ParseUint32(t.T[1])
+	if !ok {
+		c.reply(protocol.ErrBadFormat)
+		return actMore
+	}
+	if level > 2 {
+		level = 2
+	}
+	c.s.verbosity.Store(int32(level))
+	c.reply(protocol.OK)
+	return actMore
+}
+
+func (c *conn) cmdShutdown(t *protocol.Tokens) action {
+	if !c.s.cfg.EnableShutdown {
+		c.reply(protocol.ErrShutdownOff)
+		return actMore
+	}
+	switch {
+	case t.Count() == 2:
+		c.s.requestShutdown("shutdown")
+		return actClose
+	case t.Count() == 3 && string(t.T[1]) == "graceful":
+		c.s.requestShutdown("graceful")
+		return actClose
+	}
+	c.reply(protocol.ErrShutdownMode)
+	return actMore
+}

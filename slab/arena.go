@@ -1,0 +1,132 @@
+package slab
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// Loc names a chunk: its byte offset in the arena divided by 8.
+type Loc uint32
+
+// Nil is the Loc of no chunk.
+const Nil Loc = ^Loc(0)
+
+// MaxArenaBytes is the largest arena a Loc can address.
+const MaxArenaBytes = int64(1) << 35 // 32 GiB
+
+// Arena is the page pool: up to Limit pages of PageSize bytes, allocated on
+// first use and handed to classes. It has its own leaf lock.
+type Arena struct {
+	pageSize  int
+	pageShift uint
+	pageMask  int
+
+	mu        sync.Mutex
+	pages     [][]byte // fixed length = limit; nil until allocated
+	limit     int
+	allocated int
+	pool      []uint32 // allocated pages owned by no class
+}
+
+// NewArena makes an arena of at most limitBytes (rounded down to whole pages,
+// at least one page) in pages of pageSize bytes, a power of two.
+func NewArena(limitBytes int64, pageSize int) (*Arena, error) {
+	if pageSize < 1024 || pageSize&(pageSize-1) != 0 {
+		return nil, fmt.Errorf("slab: page size %d is not a power of two >= 1024", pageSize)
+	}
+	if limitBytes > MaxArenaBytes-int64(pageSize) {
+		return nil, errors.New("slab: memory limit above 32 GiB is not supported")
+	}
+	n := int(limitBytes / int64(pageSize))
+	if n < 1 {
+		n = 1
+	}
+	shift := uint(0)
+	for 1<<shift < pageSize {
+		shift++
+	}
+	return &Arena{pageSize: pageSize, pageShift: shift, pageMask: pageSize - 1, pages: make([][]byte, n), limit: n}, nil
+}
+
+// PageSize is the size of every page.
+func (a *Arena) PageSize() int { return a.pageSize }
+
+// LimitPages is the most pages the arena will hold.
+func (a *Arena) LimitPages() int { return a.limit }
+
+// AllocatedPages is how many pages have been allocated so far.
+func (a *Arena) AllocatedPages() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.allocated
+}
+
+// PoolPages is how many allocated pages belong to no class.
+func (a *Arena) PoolPages() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.pool)
+}
+
+// TakePage returns a page for a class: one from the pool, else a newly
+// allocated one while under the limit. ok is false when memory is full.
+func (a *Arena) TakePage() (page uint32, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if n := len(a.pool); n > 0 {
+		page = a.pool[n-1]
+		a.pool = a.pool[:n-1]
+		return page, true
+	}
+	if a.allocated >= a.limit {
+		return 0, false
+	}
+	p, err := newPage(a.pageSize)
+	if err != nil {
+		return 0, false
+	}
+	page = uint32(a.allocated)
+	a.pages[page] = p
+	a.allocated++
+	return page, true
+}
+
+// ReturnPage gives a page back to the pool.
+func (a *Arena) ReturnPage(page uint32) {
+	a.mu.Lock()
+	a.pool = append(a.pool, page)
+	a.mu.Unlock()
+}
+
+// LocOf is the Loc of byte offset off in page.
+func (a *Arena) LocOf(page uint32, off int) Loc {
+	return Loc((int64(page)<<a.pageShift + int64(off)) >> 3)
+}
+
+// PageOf is the page a chunk lives in.
+func (a *Arena) PageOf(l Loc) uint32 { return uint32((int64(l) << 3) >> a.pageShift) }
+
+// Chunk returns the n bytes of memory starting at l. The caller must own the
+// chunk (hold the lock that guards it).
+func (a *Arena) Chunk(l Loc, n int) []byte {
+	off := int64(l) << 3
+	p := a.pages[off>>a.pageShift]
+	o := int(off) & a.pageMask
+	return p[o : o+n : o+n]
+}
+
+// Page returns a whole page's memory.
+func (a *Arena) Page(page uint32) []byte { return a.pages[page] }
+
+// Close unmaps every page. The arena must not be used afterwards.
+func (a *Arena) Close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, p := range a.pages {
+		if p != nil {
+			freePage(p)
+			a.pages[i] = nil
+		}
+	}
+}

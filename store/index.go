@@ -1,0 +1,121 @@
+package store
+
+import "github.com/gocached/gocached/slab"
+
+// index is one shard's open-addressing hash table of item locations.
+// Each slot is 0 (empty) or present|tag<<32|loc: 31 bits of the key's hash
+// to skip most non-matching probes without touching item memory, and the
+// chunk's Loc. Linear probing; deletion shifts entries back, so there are no
+// tombstones. It holds no Go pointers.
+type index struct {
+	slots []uint64
+	mask  uint64
+	count int
+}
+
+const present = uint64(1) << 63
+
+func newIndex(size int) index {
+	n := 16
+	for n < size {
+		n <<= 1
+	}
+	return index{slots: make([]uint64, n), mask: uint64(n - 1)}
+}
+
+func tagOf(h uint64) uint64 { return (h >> 33) << 32 }
+
+func (ix *index) home(h uint64) uint64 { return (h >> 8) & ix.mask }
+
+// find returns the slot of key, or -1. match tells whether a candidate Loc
+// holds the key.
+func (ix *index) find(h uint64, match func(slab.Loc) bool) int {
+	tag := present | tagOf(h)
+	for i := ix.home(h); ; i = (i + 1) & ix.mask {
+		e := ix.slots[i]
+		if e == 0 {
+			return -1
+		}
+		if e&^0xffffffff == tag && match(slab.Loc(uint32(e))) {
+			return int(i)
+		}
+	}
+}
+
+// findLoc returns the slot that holds exactly loc for hash h, or -1.
+func (ix *index) findLoc(h uint64, loc slab.Loc) int {
+	want := present | tagOf(h) | uint64(loc)
+	for i := ix.home(h); ; i = (i + 1) & ix.mask {
+		e := ix.slots[i]
+		if e == 0 {
+			return -1
+		}
+		if e == want {
+			return int(i)
+		}
+	}
+}
+
+func (ix *index) loc(slot int) slab.Loc { return slab.Loc(uint32(ix.slots[slot])) }
+
+// set points an existing slot at a new Loc of the same key.
+func (ix *index) set(slot int, h uint64, loc slab.Loc) {
+	ix.slots[slot] = present | tagOf(h) | uint64(loc)
+}
+
+// insert adds a key known to be absent, growing the table past 3/4 full.
+func (ix *index) insert(h uint64, loc slab.Loc, hashOf func(slab.Loc) uint64) {
+	if (ix.count+1)*4 > len(ix.slots)*3 {
+		ix.grow(hashOf)
+	}
+	for i := ix.home(h); ; i = (i + 1) & ix.mask {
+		if ix.slots[i] == 0 {
+			ix.slots[i] = present | tagOf(h) | uint64(loc)
+			ix.count++
+			return
+		}
+	}
+}
+
+// remove deletes a slot, shifting later entries of the run back.
+func (ix *index) remove(slot int, hashOf func(slab.Loc) uint64) {
+	i := uint64(slot)
+	for {
+		ix.slots[i] = 0
+		j := i
+		for {
+			j = (j + 1) & ix.mask
+			e := ix.slots[j]
+			if e == 0 {
+				ix.count--
+				return
+			}
+			k := ix.home(hashOf(slab.Loc(uint32(e))))
+			// Move e back to i unless its home lies cyclically in (i, j].
+			if (i <= j && (i < k && k <= j)) || (i > j && (i < k || k <= j)) {
+				continue
+			}
+			ix.slots[i] = e
+			i = j
+			break
+		}
+	}
+}
+
+func (ix *index) grow(hashOf func(slab.Loc) uint64) {
+	old := ix.slots
+	ix.slots = make([]uint64, len(old)*2)
+	ix.mask = uint64(len(ix.slots) - 1)
+	for _, e := range old {
+		if e == 0 {
+			continue
+		}
+		h := hashOf(slab.Loc(uint32(e)))
+		for i := ix.home(h); ; i = (i + 1) & ix.mask {
+			if ix.slots[i] == 0 {
+				ix.slots[i] = e
+				break
+			}
+		}
+	}
+}

@@ -1,0 +1,476 @@
+package store
+
+import (
+	"github.com/gocached/gocached/slab"
+)
+
+// Mode is the kind of storage command.
+type Mode uint8
+
+// Storage modes, memcached's NREAD_* commands.
+const (
+	ModeSet Mode = iota
+	ModeAdd
+	ModeReplace
+	ModeAppend
+	ModePrepend
+	ModeCAS
+)
+
+// Result is the outcome of a command that did not fail.
+type Result uint8
+
+// Outcomes, as memcached's STORED / NOT_STORED / EXISTS / NOT_FOUND and the
+// DELETED / TOUCHED replies.
+const (
+	Stored Result = iota
+	NotStored
+	Exists
+	NotFound
+	Deleted
+	Touched
+)
+
+// Request is one storage command. Value is copied; the store keeps no
+// reference to it.
+type Request struct {
+	Mode    Mode
+	Key     []byte
+	Flags   uint32
+	Exptime uint32 // rel time (see RelTime); 0 = never
+	Value   []byte
+	CAS     uint64 // compare value for ModeCAS (and append/prepend when non-zero)
+}
+
+// View is what a reader sees of an item. It and its slices are valid only
+// during the callback, which runs under the item's shard lock and must not
+// call back into the store.
+type View struct {
+	Key     []byte
+	Value   []byte
+	Flags   uint32
+	CAS     uint64
+	Exptime uint32 // rel time, 0 = never
+	Atime   uint32 // rel time of the last access before this one
+	Fetched bool   // fetched before this access
+	Class   uint8
+}
+
+func (v *View) fill(it hdr) {
+	v.Key = it.key()
+	v.Value = it.value()
+	v.Flags = it.flags()
+	v.CAS = it.cas()
+	v.Exptime = it.exptime()
+	v.Atime = it.atime()
+	v.Fetched = it.iflags()&flagFetched != 0
+	v.Class = it.cls()
+}
+
+// Get looks key up for get/gets, calling fn with the item on a hit.
+func (s *Store) Get(key []byte, fn func(*View)) bool {
+	return s.fetch(key, false, 0, fn)
+}
+
+// GetAndTouch is gat/gats: a get that also sets a new exptime.
+func (s *Store) GetAndTouch(key []byte, exptime uint32, fn func(*View)) bool {
+	return s.fetch(key, true, exptime, fn)
+}
+
+func (s *Store) fetch(key []byte, touch bool, exptime uint32, fn func(*View)) bool {
+	h := Hash(key)
+	sh := s.shardOf(h)
+	var v View
+	sh.mu.Lock()
+	_, l := s.find(sh, h, key, true)
+	if l == slab.Nil {
+		if touch {
+			sh.st.cmdTouch++
+			sh.st.touchMisses++
+		} else {
+			sh.st.cmdGet++
+			sh.st.getMisses++
+		}
+		sh.mu.Unlock()
+		return false
+	}
+	it := s.hdrAt(l)
+	if touch {
+		sh.st.cmdTouch++
+		sh.st.touchHits++
+		sh.st.perClass[it.cls()].touchHits++
+		it.setExptime(exptime)
+	} else {
+		sh.st.cmdGet++
+		sh.st.getHits++
+		sh.st.perClass[it.cls()].getHits++
+	}
+	v.fill(it)
+	if fn != nil {
+		fn(&v)
+	}
+	it.setIflags(it.iflags() | flagFetched)
+	s.bump(l, it, s.clock.Now())
+	sh.mu.Unlock()
+	return true
+}
+
+// Touch sets a new exptime on an item.
+func (s *Store) Touch(key []byte, exptime uint32) Result {
+	h := Hash(key)
+	sh := s.shardOf(h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.st.cmdTouch++
+	_, l := s.find(sh, h, key, true)
+	if l == slab.Nil {
+		sh.st.touchMisses++
+		return NotFound
+	}
+	it := s.hdrAt(l)
+	sh.st.touchHits++
+	sh.st.perClass[it.cls()].touchHits++
+	it.setExptime(exptime)
+	s.bump(l, it, s.clock.Now())
+	return Touched
+}
+
+// Delete removes key; a non-zero cas must match the item's.
+func (s *Store) Delete(key []byte, cas uint64) Result {
+	h := Hash(key)
+	sh := s.shardOf(h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	slot, l := s.find(sh, h, key, true)
+	if l == slab.Nil {
+		sh.st.deleteMisses++
+		return NotFound
+	}
+	it := s.hdrAt(l)
+	if cas != 0 && it.cas() != cas {
+		return Exists
+	}
+	sh.st.deleteHits++
+	sh.st.perClass[it.cls()].deleteHits++
+	s.unlink(sh, slot, l, h, reasonDelete)
+	return Deleted
+}
+
+// Store runs a storage command.
+func (s *Store) Store(r *Request) (Result, uint64, error) {
+	if r.Mode == ModeAppend || r.Mode == ModePrepend {
+		return s.concat(r)
+	}
+	h := Hash(r.Key)
+	l, c, err := s.alloc(ItemSize(len(r.Key), len(r.Value)))
+	if err != nil {
+		s.storeFailed(r, h, err)
+		return NotStored, 0, err
+	}
+	it := hdr(s.arena.Chunk(l, c.sc.Size))
+	it.init(c.sc.ID, r.Key, r.Flags, r.Exptime, len(r.Value))
+	copy(it[HeaderSize+len(r.Key):], r.Value)
+
+	sh := s.shardOf(h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.st.perClass[c.sc.ID].cmdSet++
+	slot, old := s.find(sh, h, r.Key, true)
+	now := s.clock.Now()
+	switch r.Mode {
+	case ModeAdd:
+		if old != slab.Nil {
+			s.bump(old, s.hdrAt(old), now)
+			s.freeBusy(l)
+			return NotStored, 0, nil
+		}
+	case ModeReplace:
+		if old == slab.Nil {
+			s.freeBusy(l)
+			return NotStored, 0, nil
+		}
+	case ModeCAS:
+		if old == slab.Nil {
+			sh.st.casMisses++
+			s.freeBusy(l)
+			return NotFound, 0, nil
+		}
+		oh := s.hdrAt(old)
+		if oh.cas() != r.CAS {
+			sh.st.casBadval++
+			sh.st.perClass[oh.cls()].casBadval++
+			s.freeBusy(l)
+			return Exists, 0, nil
+		}
+		sh.st.casHits++
+		sh.st.perClass[oh.cls()].casHits++
+	}
+	cas := s.nextCAS()
+	it.setCAS(cas)
+	if old != slab.Nil {
+		s.unlinkOld(old)
+	}
+	s.link(sh, slot, h, l, now)
+	return Stored, cas, nil
+}
+
+// Refuse records a storage command turned away before its data was read
+// (err is ErrTooLarge or ErrNoMemory), with the same effects as a failed
+// store.
+func (s *Store) Refuse(r *Request, err error) { s.storeFailed(r, Hash(r.Key), err) }
+
+// storeFailed counts a store that could not get memory and, for set,
+// removes the old value so stale data does not outlive a failed update
+// (memcached does the same).
+func (s *Store) storeFailed(r *Request, h uint64, err error) {
+	if err == ErrTooLarge {
+		s.global.storeTooLarge.Add(1)
+	} else {
+		s.global.storeNoMemory.Add(1)
+	}
+	if r.Mode != ModeSet {
+		return
+	}
+	sh := s.shardOf(h)
+	sh.mu.Lock()
+	if slot, l := s.lookup(sh, h, r.Key); slot >= 0 {
+		s.unlink(sh, slot, l, h, reasonDelete)
+	}
+	sh.mu.Unlock()
+}
+
+// concat is append and prepend: the new item holds the old value and the
+// new data, with the old item's flags and exptime.
+func (s *Store) concat(r *Request) (Result, uint64, error) {
+	h := Hash(r.Key)
+	sh := s.shardOf(h)
+	for {
+		sh.mu.Lock()
+		_, old := s.find(sh, h, r.Key, true)
+		if old == slab.Nil {
+			sh.mu.Unlock()
+			return NotStored, 0, nil
+		}
+		oldN := s.hdrAt(old).nbytes()
+		sh.mu.Unlock()
+
+		l, c, err := s.alloc(ItemSize(len(r.Key), oldN+len(r.Value)))
+		if err != nil {
+			// memcached answers NOT_STORED when the combined item
+			// cannot be allocated, and keeps the old one.
+			return NotStored, 0, nil
+		}
+		sh.mu.Lock()
+		slot, cur := s.find(sh, h, r.Key, true)
+		if cur == slab.Nil {
+			sh.mu.Unlock()
+			s.freeBusy(l)
+			return NotStored, 0, nil
+		}
+		oh := s.hdrAt(cur)
+		if oh.nbytes() != oldN {
+			sh.mu.Unlock()
+			s.freeBusy(l)
+			continue
+		}
+		sh.st.perClass[c.sc.ID].cmdSet++
+		if r.CAS != 0 && oh.cas() != r.CAS {
+			sh.mu.Unlock()
+			s.freeBusy(l)
+			return Exists, 0, nil
+		}
+		it := hdr(s.arena.Chunk(l, c.sc.Size))
+		it.init(c.sc.ID, r.Key, oh.flags(), oh.exptime(), oldN+len(r.Value))
+		v := it[HeaderSize+len(r.Key):]
+		if r.Mode == ModeAppend {
+			copy(v, oh.value())
+			copy(v[oldN:], r.Value)
+		} else {
+			copy(v, r.Value)
+			copy(v[len(r.Value):], oh.value())
+		}
+		it.setIflags(oh.iflags() &^ flagFetched)
+		cas := s.nextCAS()
+		it.setCAS(cas)
+		now := s.clock.Now()
+		s.unlinkOld(cur)
+		s.link(sh, slot, h, l, now)
+		sh.mu.Unlock()
+		return Stored, cas, nil
+	}
+}
+
+// Arith is incr (incr=true) or decr: memcached's do_add_delta. The result is
+// written in place, space padded, when it is no longer than the old value.
+func (s *Store) Arith(key []byte, incr bool, delta uint64) (uint64, Result, error) {
+	h := Hash(key)
+	sh := s.shardOf(h)
+	var spare slab.Loc = slab.Nil
+	defer func() {
+		if spare != slab.Nil {
+			s.freeBusy(spare)
+		}
+	}()
+	for {
+		sh.mu.Lock()
+		slot, l := s.find(sh, h, key, true)
+		if l == slab.Nil {
+			if incr {
+				sh.st.incrMisses++
+			} else {
+				sh.st.decrMisses++
+			}
+			sh.mu.Unlock()
+			return 0, NotFound, nil
+		}
+		it := s.hdrAt(l)
+		val, ok := ParseUint64Value(it.value())
+		if !ok {
+			sh.mu.Unlock()
+			return 0, NotStored, ErrNonNumeric
+		}
+		if incr {
+			val += delta
+		} else if delta > val {
+			val = 0
+		} else {
+			val -= delta
+		}
+		var buf [20]byte
+		digits := appendUint(buf[:0], val)
+		if len(digits) <= it.nbytes() {
+			v := it.value()
+			copy(v, digits)
+			for i := len(digits); i < len(v); i++ {
+				v[i] = ' '
+			}
+			it.setCAS(s.nextCAS())
+			s.countArith(sh, it.cls(), incr)
+			s.bump(l, it, s.clock.Now())
+			sh.mu.Unlock()
+			return val, Stored, nil
+		}
+		if spare == slab.Nil {
+			sh.mu.Unlock()
+			var err error
+			spare, _, err = s.alloc(ItemSize(len(key), 20))
+			if err != nil {
+				spare = slab.Nil
+				return 0, NotStored, ErrNoMemory
+			}
+			continue
+		}
+		c := s.classes[hdr(s.arena.Chunk(spare, HeaderSize)).cls()]
+		nit := hdr(s.arena.Chunk(spare, c.sc.Size))
+		nit.init(c.sc.ID, key, it.flags(), it.exptime(), len(digits))
+		copy(nit.value(), digits)
+		nit.setCAS(s.nextCAS())
+		s.countArith(sh, it.cls(), incr)
+		s.unlinkOld(l)
+		s.link(sh, slot, h, spare, s.clock.Now())
+		spare = slab.Nil
+		sh.mu.Unlock()
+		return val, Stored, nil
+	}
+}
+
+func (s *Store) countArith(sh *shard, cls uint8, incr bool) {
+	if incr {
+		sh.st.incrHits++
+		sh.st.perClass[cls].incrHits++
+	} else {
+		sh.st.decrHits++
+		sh.st.perClass[cls].decrHits++
+	}
+}
+
+// FlushAll invalidates every item now, or at a future exptime (same rules as
+// an item's exptime), as memcached's flush_all.
+func (s *Store) FlushAll(exptime int64) {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	s.global.cmdFlush.Add(1)
+	now := s.clock.Now()
+	newOldest := now
+	if exptime > 0 {
+		newOldest = s.clock.RelTime(exptime)
+	}
+	if s.opts.NoCAS {
+		s.oldestLive.Store(newOldest)
+	} else {
+		ol := newOldest - 1
+		if ol <= now {
+			s.oldestCAS.Store(s.casSeq.Add(1))
+		}
+		s.oldestLive.Store(ol)
+	}
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// CountFlush counts a flush_all that was refused (-F).
+func (s *Store) CountFlush() { s.global.cmdFlush.Add(1) }
+
+func appendUint(b []byte, v uint64) []byte {
+	var tmp [20]byte
+	i := len(tmp)
+	for {
+		i--
+		tmp[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	return append(b, tmp[i:]...)
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+// ParseUint64Value parses a stored value as memcached's safe_strtoull does
+// on item data (which is followed by CRLF): optional leading whitespace and
+// sign, decimal digits, then whitespace or the end. A negative number is
+// refused unless it wraps to a value below 2^63.
+func ParseUint64Value(b []byte) (uint64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	i := 0
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	neg := false
+	if i < len(b) && (b[i] == '+' || b[i] == '-') {
+		neg = b[i] == '-'
+		i++
+	}
+	start := i
+	var v uint64
+	overflow := false
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		d := uint64(b[i] - '0')
+		if v > (^uint64(0)-d)/10 {
+			overflow = true
+		}
+		v = v*10 + d
+		i++
+	}
+	if i == start || overflow {
+		return 0, false
+	}
+	// What follows the digits: end of value means CRLF in memcached.
+	if i < len(b) && !isSpace(b[i]) && b[i] != 0 {
+		return 0, false
+	}
+	if neg {
+		v = -v
+		if int64(v) < 0 {
+			return 0, false
+		}
+	}
+	return v, true
+}

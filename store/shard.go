@@ -1,0 +1,219 @@
+package store
+
+import (
+	"sync"
+
+	"github.com/gocached/gocached/slab"
+)
+
+// shard is one stripe of the index with its lock and its counters.
+type shard struct {
+	mu  sync.Mutex
+	idx index
+	st  shardStats
+	_   [64]byte // keep neighbouring shards' locks off one cache line
+}
+
+// class is one slab class with its LRU list and counters, under one lock.
+type class struct {
+	mu          sync.Mutex
+	sc          *slab.Class
+	head, tail  slab.Loc
+	st          classStats
+	lastEvicted uint64 // evictions seen by the last automove pass
+}
+
+// lookup finds key in the shard (lock held) and returns its slot and Loc.
+func (s *Store) lookup(sh *shard, h uint64, key []byte) (int, slab.Loc) {
+	slot := sh.idx.find(h, func(l slab.Loc) bool {
+		return string(s.hdrAt(l).key()) == string(key)
+	})
+	if slot < 0 {
+		return -1, slab.Nil
+	}
+	return slot, sh.idx.loc(slot)
+}
+
+// live reports whether the item at l is neither expired nor flushed, and
+// if it is dead why (for the get_expired / get_flushed counters).
+func (s *Store) live(it hdr, now uint32) (ok bool, flushed bool) {
+	if exp := it.exptime(); exp != 0 && exp <= now {
+		return false, false
+	}
+	if s.isFlushed(it, now) {
+		return false, true
+	}
+	return true, false
+}
+
+func (s *Store) isFlushed(it hdr, now uint32) bool {
+	ol := s.oldestLive.Load()
+	if ol == 0 || ol > now {
+		return false
+	}
+	if it.atime() <= ol {
+		return true
+	}
+	oc := s.oldestCAS.Load()
+	cas := it.cas()
+	return oc != 0 && cas != 0 && cas < oc
+}
+
+// find looks key up (shard lock held), unlinking it if it is dead.
+// It returns the slot and Loc of a live item or -1.
+func (s *Store) find(sh *shard, h uint64, key []byte, countDead bool) (int, slab.Loc) {
+	slot, l := s.lookup(sh, h, key)
+	if slot < 0 {
+		return -1, slab.Nil
+	}
+	it := s.hdrAt(l)
+	ok, flushed := s.live(it, s.clock.Now())
+	if ok {
+		return slot, l
+	}
+	if countDead {
+		if flushed {
+			sh.st.getFlushed++
+		} else {
+			sh.st.getExpired++
+		}
+	}
+	s.unlink(sh, slot, l, h, reasonLazy)
+	return -1, slab.Nil
+}
+
+// link puts a busy item into the index and its class's LRU (shard lock
+// held). slot is the key's existing slot to overwrite, or -1.
+func (s *Store) link(sh *shard, slot int, h uint64, l slab.Loc, now uint32) {
+	it := s.hdrAt(l)
+	it.setAtime(now)
+	if slot >= 0 {
+		sh.idx.set(slot, h, l)
+	} else {
+		sh.idx.insert(h, l, s.hashAt)
+	}
+	c := s.classes[it.cls()]
+	c.mu.Lock()
+	it.setState(stateLinked)
+	c.pushHead(s, l, it)
+	c.st.items++
+	c.st.bytes += int64(it.total())
+	c.st.totalItems++
+	c.mu.Unlock()
+}
+
+// Why an item leaves the cache, for the counters.
+type reason uint8
+
+const (
+	reasonDelete  reason = iota // delete, or a failed set's old value
+	reasonReplace               // overwritten by a newer item
+	reasonLazy                  // found expired or flushed on access
+	reasonEvict                 // LRU tail taken for memory
+	reasonReclaim               // dead LRU tail reused for memory
+	reasonCrawl                 // dead item freed by the background reclaimer
+	reasonMove                  // its page moved to another class
+)
+
+// unlink removes an item from the index and LRU and frees its chunk
+// (shard lock held).
+func (s *Store) unlink(sh *shard, slot int, l slab.Loc, h uint64, why reason) {
+	sh.idx.remove(slot, s.hashAt)
+	s.release(l, why)
+}
+
+// unlinkOld frees an item whose index slot is about to point elsewhere.
+func (s *Store) unlinkOld(l slab.Loc) { s.release(l, reasonReplace) }
+
+// release takes a linked item out of its class's LRU and frees the chunk.
+func (s *Store) release(l slab.Loc, why reason) {
+	it := s.hdrAt(l)
+	c := s.classes[it.cls()]
+	fetched := it.iflags()&flagFetched != 0
+	c.mu.Lock()
+	switch why {
+	case reasonEvict, reasonMove:
+		c.st.evicted++
+		if it.exptime() != 0 {
+			c.st.evictedNonzero++
+		}
+		if !fetched {
+			c.st.evictedUnfetched++
+		}
+		if it.iflags()&flagActive != 0 {
+			c.st.evictedActive++
+		}
+		if now, a := s.clock.Now(), it.atime(); a <= now {
+			c.st.evictedTime = now - a
+		}
+	case reasonReclaim, reasonCrawl:
+		c.st.reclaimed++
+		if why == reasonCrawl {
+			c.st.crawlerReclaimed++
+		}
+		if !fetched {
+			c.st.expiredUnfetched++
+		}
+	}
+	c.remove(s, l, it)
+	c.st.items--
+	c.st.bytes -= int64(it.total())
+	it.setState(stateFree)
+	c.sc.Free(l)
+	c.mu.Unlock()
+}
+
+// freeBusy returns a chunk that was allocated but never linked.
+func (s *Store) freeBusy(l slab.Loc) {
+	it := hdr(s.arena.Chunk(l, HeaderSize))
+	c := s.classes[it.cls()]
+	c.mu.Lock()
+	it.setState(stateFree)
+	c.sc.Free(l)
+	c.mu.Unlock()
+}
+
+// bump moves a hit item to the LRU head, at most once per bumpInterval.
+func (s *Store) bump(l slab.Loc, it hdr, now uint32) {
+	if it.atime()+bumpInterval > now {
+		return
+	}
+	c := s.classes[it.cls()]
+	c.mu.Lock()
+	if it.state() == stateLinked {
+		c.remove(s, l, it)
+		c.pushHead(s, l, it)
+	}
+	it.setAtime(now)
+	c.mu.Unlock()
+}
+
+// LRU list operations, class lock held.
+
+func (c *class) pushHead(s *Store, l slab.Loc, it hdr) {
+	it.setPrev(uint32(slab.Nil))
+	it.setNext(uint32(c.head))
+	if c.head != slab.Nil {
+		hdr(s.arena.Chunk(c.head, HeaderSize)).setPrev(uint32(l))
+	}
+	c.head = l
+	if c.tail == slab.Nil {
+		c.tail = l
+	}
+}
+
+func (c *class) remove(s *Store, l slab.Loc, it hdr) {
+	p, n := slab.Loc(it.prev()), slab.Loc(it.next())
+	if p != slab.Nil {
+		hdr(s.arena.Chunk(p, HeaderSize)).setNext(uint32(n))
+	} else {
+		c.head = n
+	}
+	if n != slab.Nil {
+		hdr(s.arena.Chunk(n, HeaderSize)).setPrev(uint32(p))
+	} else {
+		c.tail = p
+	}
+	it.setPrev(uint32(slab.Nil))
+	it.setNext(uint32(slab.Nil))
+}

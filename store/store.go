@@ -1,0 +1,214 @@
+package store
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/gocached/gocached/slab"
+)
+
+// Options configure a Store. Zero values take memcached's defaults.
+type Options struct {
+	MemoryLimit  int64   // bytes of item memory (-m)
+	MaxItemSize  int     // largest item (-I); also sets the page size
+	GrowthFactor float64 // -f
+	MinChunk     int     // -n: smallest key+value space
+	NoEvictions  bool    // -M
+	NoCAS        bool    // -C
+	HashPower    int     // initial index size is 2^HashPower slots
+	SlabAutomove int     // 0 off, 1 background balancing, 2 on every eviction
+	Shards       int     // power of two; default 128
+	Now          func() time.Time
+	// CrawlInterval is how often the reclaimer sweeps for expired items;
+	// 0 means 10s, negative disables the background goroutines.
+	CrawlInterval time.Duration
+}
+
+// Errors returned by storage operations that are not a stored/not-stored
+// outcome.
+var (
+	ErrTooLarge   = errors.New("object too large for cache")
+	ErrNoMemory   = errors.New("out of memory storing object")
+	ErrNonNumeric = errors.New("cannot increment or decrement non-numeric value")
+)
+
+// Store is the cache.
+type Store struct {
+	opts      Options
+	arena     *slab.Arena
+	classes   []*class // index = class id; 0 unused
+	shards    []shard
+	shardMask uint64
+	clock     *clock
+
+	casSeq        atomic.Uint64
+	automoveLevel atomic.Int32 // slab_automove level, changeable at run time
+
+	moveMu  sync.Mutex
+	moveBuf []victim
+
+	flushMu    sync.Mutex
+	oldestLive atomic.Uint32
+	oldestCAS  atomic.Uint64
+
+	global globalStats
+
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	kick     chan struct{}
+	closeOne sync.Once
+}
+
+// New builds a store and starts its clock, reclaimer and page mover.
+func New(o Options) (*Store, error) {
+	if o.MemoryLimit <= 0 {
+		o.MemoryLimit = 64 << 20
+	}
+	if o.MaxItemSize <= 0 {
+		o.MaxItemSize = 1 << 20
+	}
+	if o.GrowthFactor <= 1 {
+		o.GrowthFactor = 1.25
+	}
+	if o.MinChunk <= 0 {
+		o.MinChunk = 48
+	}
+	if o.Shards <= 0 {
+		o.Shards = 128
+	}
+	if o.Shards&(o.Shards-1) != 0 {
+		return nil, errors.New("store: shard count must be a power of two")
+	}
+	if o.HashPower <= 0 {
+		o.HashPower = 16
+	}
+	pageSize := 1 << 20
+	for pageSize < o.MaxItemSize {
+		pageSize <<= 1
+	}
+	arena, err := slab.NewArena(o.MemoryLimit, pageSize)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		opts:      o,
+		arena:     arena,
+		shards:    make([]shard, o.Shards),
+		shardMask: uint64(o.Shards - 1),
+		clock:     newClock(o.Now),
+		stop:      make(chan struct{}),
+		kick:      make(chan struct{}, 1),
+	}
+	sizes := slab.Sizes(HeaderSize+o.MinChunk, o.GrowthFactor, pageSize)
+	s.classes = make([]*class, len(sizes)+1)
+	for i, sz := range sizes {
+		s.classes[i+1] = &class{sc: slab.NewClass(uint8(i+1), sz, arena), head: slab.Nil, tail: slab.Nil}
+	}
+	s.automoveLevel.Store(int32(o.SlabAutomove))
+	per := (1 << o.HashPower) / o.Shards
+	for i := range s.shards {
+		s.shards[i].idx = newIndex(per)
+	}
+	if o.CrawlInterval >= 0 {
+		if o.CrawlInterval == 0 {
+			s.opts.CrawlInterval = 10 * time.Second
+		}
+		s.wg.Add(2)
+		go s.runClock()
+		go s.runMaintainer()
+	}
+	return s, nil
+}
+
+// Close stops the background goroutines and releases item memory.
+func (s *Store) Close() {
+	s.closeOne.Do(func() {
+		close(s.stop)
+		s.wg.Wait()
+		s.arena.Close()
+	})
+}
+
+func (s *Store) runClock() {
+	defer s.wg.Done()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.clock.tick()
+		}
+	}
+}
+
+// Tick re-reads the time source at once (tests with a fake clock use it).
+func (s *Store) Tick() { s.clock.tick() }
+
+// Now is the store's current rel time.
+func (s *Store) Now() uint32 { return s.clock.Now() }
+
+// Started is the unix time of rel time 0.
+func (s *Store) Started() int64 { return s.clock.started }
+
+// RelTime converts a client exptime to rel time.
+func (s *Store) RelTime(exptime int64) uint32 { return s.clock.RelTime(exptime) }
+
+// Hash is the key hash used for sharding and the index.
+func Hash(key []byte) uint64 { return xxhash.Sum64(key) }
+
+func (s *Store) shardOf(h uint64) *shard { return &s.shards[h&s.shardMask] }
+
+// classFor returns the smallest class that fits total bytes, or nil.
+func (s *Store) classFor(total int) *class {
+	lo, hi := 1, len(s.classes)-1
+	if total > s.classes[hi].sc.Size {
+		return nil
+	}
+	for lo < hi {
+		m := (lo + hi) / 2
+		if s.classes[m].sc.Size >= total {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	return s.classes[lo]
+}
+
+// hdrAt returns the header view of the item at l (whole chunk up to its
+// used length is available via the returned slice's total()).
+func (s *Store) hdrAt(l slab.Loc) hdr {
+	h := hdr(s.arena.Chunk(l, HeaderSize))
+	return hdr(s.arena.Chunk(l, h.total()))
+}
+
+func (s *Store) hashAt(l slab.Loc) uint64 {
+	return xxhash.Sum64(s.hdrAt(l).key())
+}
+
+func (s *Store) nextCAS() uint64 {
+	if s.opts.NoCAS {
+		return 0
+	}
+	return s.casSeq.Add(1)
+}
+
+// ItemSizeOK reports whether an item would be accepted by the size limit,
+// computed as memcached does (so that the same values are refused): its
+// 48-byte header, 8-byte CAS, key plus NUL, 4 bytes of non-zero flags, and
+// the value plus CRLF must fit -I.
+func (s *Store) ItemSizeOK(nkey int, flags uint32, nbytes int) bool {
+	total := 48 + nkey + 1 + nbytes + 2
+	if !s.opts.NoCAS {
+		total += 8
+	}
+	if flags != 0 {
+		total += 4
+	}
+	return total <= s.opts.MaxItemSize
+}
