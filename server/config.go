@@ -34,6 +34,8 @@ type Config struct {
 	HashPower      int           // -o hashpower
 	TrackSizes     bool          // -o track_sizes
 	Version        string        // reported by `version` and stats
+
+	now func() time.Time // store clock; tests replace it
 }
 
 // DefaultConfig returns memcached's defaults.

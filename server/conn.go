@@ -98,11 +98,13 @@ func (c *conn) serve() {
 	}()
 	idle := c.s.cfg.IdleTimeout
 	for {
-		if c.s.shutting.Load() && c.r == c.w {
-			return
-		}
 		if idle > 0 && c.r == c.w {
 			_ = c.nc.SetReadDeadline(time.Now().Add(idle))
+		}
+		// Checked after setting the idle deadline, so that a wake from
+		// Shutdown is never overwritten by it.
+		if c.s.shutting.Load() && c.r == c.w {
+			return
 		}
 		n, err := c.fill()
 		if n > 0 {
@@ -120,7 +122,14 @@ func (c *conn) serve() {
 		}
 		if err != nil {
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() && !c.s.shutting.Load() && idle > 0 {
+			timeout := errors.As(err, &ne) && ne.Timeout()
+			if timeout && c.s.shutting.Load() && c.r != c.w {
+				// Shutdown woke us in the middle of a request: let it
+				// arrive (Shutdown's context bounds the wait).
+				_ = c.nc.SetReadDeadline(time.Time{})
+				continue
+			}
+			if timeout && !c.s.shutting.Load() && idle > 0 {
 				c.s.stats.idleKicks.Add(1)
 				if c.s.verbosity.Load() > 0 {
 					c.s.log.Info("closing idle connection", zap.Stringer("remote", c.nc.RemoteAddr()))

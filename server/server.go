@@ -65,6 +65,7 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 		NoCAS:        cfg.NoCAS,
 		HashPower:    cfg.HashPower,
 		SlabAutomove: cfg.automove(),
+		Now:          cfg.now,
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,121 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testServer starts a server on a loopback port and stops it at cleanup.
+func testServer(t testing.TB, edit func(*Config)) *Server {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Port = -1
+	cfg.Listen = []string{"127.0.0.1"}
+	cfg.MemoryLimitMB = 16
+	if edit != nil {
+		edit(&cfg)
+	}
+	s, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return s
+}
+
+// client is a raw text-protocol connection for tests.
+type client struct {
+	t  testing.TB
+	nc net.Conn
+	br *bufio.Reader
+}
+
+func dial(t testing.TB, s *Server) *client {
+	t.Helper()
+	a := s.Addrs()[0]
+	nc, err := net.Dial(a.Network(), a.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return &client{t: t, nc: nc, br: bufio.NewReader(nc)}
+}
+
+func (c *client) send(s string) {
+	c.t.Helper()
+	if _, err := c.nc.Write([]byte(s)); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// reply sends a request followed by the "mn" sentinel and returns every
+// byte the server sent before the sentinel's MN.
+func (c *client) reply(req string) string {
+	c.t.Helper()
+	c.send(req + "mn\r\n")
+	_ = c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var out []byte
+	for {
+		line, err := c.br.ReadBytes('\n')
+		if err != nil {
+			c.t.Fatalf("reading reply to %q: %v (got %q)", req, err, out)
+		}
+		if string(line) == "MN\r\n" {
+			return string(out)
+		}
+		out = append(out, line...)
+	}
+}
+
+// closed reports whether the server closed the connection.
+func (c *client) closed() bool {
+	_ = c.nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, err := c.br.ReadByte()
+	return err == io.EOF
+}
+
+// pipeConn runs a connection of s over net.Pipe: each client write
+// arrives as a separate read on the server side.
+func pipeConn(t testing.TB, s *Server) (net.Conn, *bytes.Buffer, *sync.WaitGroup) {
+	cli, srv := net.Pipe()
+	c := newConn(s, srv, fakeListener{})
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.stats.currConns.Add(1)
+	s.connWG.Add(1)
+	s.mu.Unlock()
+	go c.serve()
+	var out bytes.Buffer
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, _ = io.Copy(&out, cli)
+	}()
+	return cli, &out, &wg
+}
+
+type fakeListener struct{}
+
+func (fakeListener) Accept() (net.Conn, error) { return nil, net.ErrClosed }
+func (fakeListener) Close() error              { return nil }
+func (fakeListener) Addr() net.Addr            { return &net.UnixAddr{Name: "pipe", Net: "unix"} }
+
+// crlf turns "\n" into "\r\n" for readable test tables.
+func crlf(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
