@@ -243,6 +243,7 @@ func (c *conn) flush() error {
 	c.state.Store(stateWrite)
 	n, err := c.nc.Write(c.out)
 	c.s.stats.bytesWritten.Add(uint64(n))
+	c.s.stats.writes.Add(1)
 	putBuf(c.out)
 	c.out = nil
 	return err

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -91,8 +90,10 @@ func (c *client) closed() bool {
 }
 
 // pipeConn runs a connection of s over net.Pipe: each client write
-// arrives as a separate read on the server side.
-func pipeConn(t testing.TB, s *Server) (net.Conn, *bytes.Buffer, *sync.WaitGroup) {
+// arrives as a separate read on the server side. The returned function
+// sends the "mn" sentinel, waits for its reply, hangs up and returns
+// everything the server sent before the sentinel.
+func pipeConn(t testing.TB, s *Server) (net.Conn, func() string) {
 	cli, srv := net.Pipe()
 	c := newConn(s, srv, fakeListener{})
 	s.mu.Lock()
@@ -102,13 +103,31 @@ func pipeConn(t testing.TB, s *Server) (net.Conn, *bytes.Buffer, *sync.WaitGroup
 	s.mu.Unlock()
 	go c.serve()
 	var out bytes.Buffer
-	var wg sync.WaitGroup
-	wg.Add(1)
+	done := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		_, _ = io.Copy(&out, cli)
+		defer close(done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := cli.Read(buf)
+			out.Write(buf[:n])
+			if err != nil || bytes.HasSuffix(out.Bytes(), []byte("MN\r\n")) {
+				return
+			}
+		}
 	}()
-	return cli, &out, &wg
+	finish := func() string {
+		if _, err := cli.Write([]byte("mn\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no reply to the sentinel")
+		}
+		cli.Close()
+		return strings.TrimSuffix(out.String(), "MN\r\n")
+	}
+	return cli, finish
 }
 
 type fakeListener struct{}

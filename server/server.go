@@ -45,6 +45,7 @@ type serverStats struct {
 	connYields, idleKicks           atomic.Uint64
 	authCmds, authErrors            atomic.Uint64
 	cmdMeta                         atomic.Uint64
+	writes                          atomic.Uint64 // write calls, for tests of batching
 }
 
 // New builds a server and its store from cfg. Nothing listens until

@@ -61,7 +61,7 @@ func TestMaxConns(t *testing.T) {
 }
 
 func TestConcurrentClients(t *testing.T) {
-	s := testServer(t, func(c *Config) { c.MemoryLimitMB = 4 })
+	s := testServer(t, func(c *Config) { c.MemoryLimitMB = 64 })
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	for g := 0; g < 16; g++ {
@@ -74,6 +74,7 @@ func TestConcurrentClients(t *testing.T) {
 				return
 			}
 			defer nc.Close()
+			_ = nc.SetDeadline(time.Now().Add(20 * time.Second))
 			br := bufio.NewReader(nc)
 			for i := 0; i < 300; i++ {
 				key := fmt.Sprintf("g%d-k%d", g, i%20)

@@ -1,0 +1,74 @@
+package protocol
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLine(t *testing.T) {
+	tests := []struct {
+		in   string
+		line string
+		n    int
+		ok   bool
+	}{
+		{"get a\r\nrest", "get a", 7, true},
+		{"get a\nrest", "get a", 6, true},
+		{"get a\r\r\n", "get a\r", 8, true},
+		{"\r\n", "", 2, true},
+		{"\n", "", 1, true},
+		{"get a", "", 0, false},
+		{"get a\r", "", 0, false},
+	}
+	for _, tc := range tests {
+		line, n, ok := Line([]byte(tc.in))
+		if string(line) != tc.line || n != tc.n || ok != tc.ok {
+			t.Errorf("Line(%q) = %q, %d, %v; want %q, %d, %v", tc.in, line, n, ok, tc.line, tc.n, tc.ok)
+		}
+	}
+}
+
+func TestTokenize(t *testing.T) {
+	many := strings.Repeat("k ", 30)
+	tests := []struct {
+		in   string
+		want []string
+		rest string
+	}{
+		{"get a b", []string{"get", "a", "b"}, ""},
+		{"  get   a  ", []string{"get", "a"}, ""},
+		{"", nil, ""},
+		{"   ", nil, ""},
+		{"set a\x00 b", []string{"set", "a"}, ""},
+		{"a\tb c", []string{"a\tb", "c"}, ""},
+		{"get " + many, append([]string{"get"}, strings.Fields(strings.Repeat("k ", 22))...), strings.Repeat("k ", 8)},
+	}
+	for _, tc := range tests {
+		var tk Tokens
+		tk.Tokenize([]byte(tc.in))
+		var got []string
+		for i := 0; i < tk.N; i++ {
+			got = append(got, string(tk.T[i]))
+		}
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") || string(tk.Rest) != tc.rest {
+			t.Errorf("Tokenize(%q) = %q rest %q; want %q rest %q", tc.in, got, tk.Rest, tc.want, tc.rest)
+		}
+		if tk.Count() != tk.N+1 {
+			t.Errorf("Count() = %d with %d tokens", tk.Count(), tk.N)
+		}
+	}
+}
+
+func TestNextKey(t *testing.T) {
+	var keys []string
+	for rest := []byte("  a bb  ccc "); len(rest) > 0; {
+		var k []byte
+		k, rest = NextKey(rest)
+		if len(k) > 0 {
+			keys = append(keys, string(k))
+		}
+	}
+	if strings.Join(keys, ",") != "a,bb,ccc" {
+		t.Fatalf("keys %q", keys)
+	}
+}
