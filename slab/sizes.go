@@ -14,7 +14,9 @@ func Sizes(minSize int, factor float64, pageSize int) []int {
 	chunkMax := pageSize / 2
 	var sizes []int
 	size := float64(minSize)
-	for len(sizes) < MaxClasses-2 {
+	// At most MaxClasses-3 grown classes, so that with the two below the
+	// ids stay within 1..MaxClasses-1.
+	for len(sizes) < MaxClasses-3 {
 		s := (int(size) + 7) &^ 7
 		if float64(s) >= float64(chunkMax)/factor {
 			break

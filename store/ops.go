@@ -80,7 +80,6 @@ func (s *Store) GetAndTouch(key []byte, exptime uint32, fn func(*View)) bool {
 func (s *Store) fetch(key []byte, touch bool, exptime uint32, fn func(*View)) bool {
 	h := Hash(key)
 	sh := s.shardOf(h)
-	var v View
 	sh.mu.Lock()
 	_, l := s.find(sh, h, key, true)
 	if l == slab.Nil {
@@ -105,9 +104,13 @@ func (s *Store) fetch(key []byte, touch bool, exptime uint32, fn func(*View)) bo
 		sh.st.getHits++
 		sh.st.perClass[it.cls()].getHits++
 	}
-	v.fill(it)
 	if fn != nil {
-		fn(&v)
+		// The shard's scratch View: a local would escape to the heap
+		// through fn on every hit.
+		v := &sh.view
+		v.fill(it)
+		fn(v)
+		*v = View{}
 	}
 	it.setIflags(it.iflags() | flagFetched)
 	s.bump(l, it, s.clock.Now())
@@ -251,7 +254,12 @@ func (s *Store) concat(r *Request) (Result, uint64, error) {
 			sh.mu.Unlock()
 			return NotStored, 0, nil
 		}
-		oldN := s.hdrAt(old).nbytes()
+		oldN, oldFlags := s.hdrAt(old).nbytes(), s.hdrAt(old).flags()
+		if !s.ItemSizeOK(len(r.Key), oldFlags, oldN+len(r.Value)) {
+			// memcached cannot allocate an item past -I either.
+			sh.mu.Unlock()
+			return NotStored, 0, nil
+		}
 		sh.mu.Unlock()
 
 		l, c, err := s.alloc(ItemSize(len(r.Key), oldN+len(r.Value)))
@@ -268,7 +276,7 @@ func (s *Store) concat(r *Request) (Result, uint64, error) {
 			return NotStored, 0, nil
 		}
 		oh := s.hdrAt(cur)
-		if oh.nbytes() != oldN {
+		if oh.nbytes() != oldN || oh.flags() != oldFlags {
 			sh.mu.Unlock()
 			s.freeBusy(l)
 			continue
