@@ -89,6 +89,7 @@ var extendedOptions = map[string]extendedOption{
 	"no_lru_maintainer": {apply: noValue(func(*server.Config) {}), help: "one LRU per class (always)"},
 	"modern":            {apply: noValue(func(*server.Config) {}), help: "ignored: modern defaults are the only ones", ignored: true},
 	"hash_algorithm":    {apply: func(*server.Config, string) error { return nil }, help: "ignored: gocached always hashes with xxhash", ignored: true},
+	"slab_chunk_max":    {apply: func(*server.Config, string) error { return nil }, help: "ignored: gocached keeps every item in one chunk up to -I", ignored: true},
 }
 
 func extendedHelp() string {

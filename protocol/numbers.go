@@ -62,20 +62,22 @@ func ParseUint32(b []byte) (uint32, bool) {
 }
 
 // ParseInt32 is memcached's safe_strtol into an int32: a 64-bit strtol
-// refusing values outside the int32 range.
+// (refusing values outside the int64 range), then truncated to 32 bits as
+// memcached's assignment does, so 4294967296 reads as 0 and 2147483648 as
+// -2147483648.
 func ParseInt32(b []byte) (int32, bool) {
 	mag, neg, overflow, ok := scan(b)
 	if !ok || overflow {
 		return 0, false
 	}
 	if neg {
-		if mag > 1<<31 {
+		if mag > 1<<63 {
 			return 0, false
 		}
 		return int32(-int64(mag)), true
 	}
-	if mag > 1<<31-1 {
+	if mag > 1<<63-1 {
 		return 0, false
 	}
-	return int32(mag), true
+	return int32(int64(mag)), true
 }

@@ -47,6 +47,11 @@ func (c *conn) process() action {
 			// connection that speaks a protocol it was told not to.
 			return actClose
 		}
+		if n > bufSize && !largeGet(buf) {
+			// memcached never finds the end of a line longer than its
+			// read buffer, except for get/gets, and closes.
+			return actClose
+		}
 		act, done := c.dispatch(line, n)
 		if !done {
 			return act

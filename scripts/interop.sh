@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Interoperability tests: gocached against Debian's memcached 1.6.18 and
+# libmemcached's memccapable (package interop/).
+#
+#   scripts/interop.sh                  # build bin/gocached, run all interop tests
+#   scripts/interop.sh -run TestEdge    # extra arguments go to `go test`
+#
+# Environment (see interop/doc.go): DIFF_SEED, DIFF_N, DIFF_SELF=1 (memcached
+# against memcached: checks the harness), DIFF_TRACE=/path/to/trace.
+#
+# The tests start their own memcached/gocached processes on free 127.0.0.1
+# ports and kill them when done; the system memcached service is never used
+# (installing the package must not start one on 11211 either).
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+if ! command -v memcached >/dev/null 2>&1 || ! command -v memccapable >/dev/null 2>&1; then
+	echo "interop: installing memcached libmemcached-tools" >&2
+	sudo=""
+	if [ "$(id -u)" -ne 0 ]; then
+		sudo="sudo"
+	fi
+	# Keep the package's init script from starting a system memcached:
+	# a policy-rc.d that answers 101 ("action forbidden") while we install.
+	policy=/usr/sbin/policy-rc.d
+	made_policy=0
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+		$sudo chmod 755 "$policy"
+		made_policy=1
+	fi
+	cleanup_policy() {
+		if [ "$made_policy" = 1 ]; then
+			$sudo rm -f "$policy"
+		fi
+	}
+	trap cleanup_policy EXIT
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		memcached libmemcached-tools >/dev/null
+	cleanup_policy
+	made_policy=0
+	trap - EXIT
+fi
+command -v memcached >/dev/null && command -v memccapable >/dev/null || {
+	echo "interop: memcached/memccapable still missing after install" >&2
+	exit 1
+}
+echo "interop: $(memcached -V), memccapable at $(command -v memccapable)" >&2
+
+mkdir -p bin
+go build -o bin/gocached .
+export GOCACHED_BIN="$repo/bin/gocached"
+
+# Each server is started by the tests themselves; -timeout bounds the whole run.
+exec go test -tags interop -count=1 -timeout 8m -v ./interop/... "$@"
