@@ -73,10 +73,15 @@ var (
 	// Values that incr/decr and their parsers find interesting.
 	numericValues = []string{
 		"0", "1", "9", "10", "99", "100", "999", "12345", "4294967296",
-		"18446744073709551615", "18446744073709551614", "18446744073709551616",
+		"18446744073709551616",
 		" 12", "12 ", "  1", "-0", "+5", "-1", "abc", "0x10", "007", "1 2",
-		"1a", "00000000000000000000001", "1\r\n2", "9223372036854775808",
+		"1a", "00000000000000000000001", "1\r\n2",
 	}
+	// Numbers of 2^63 and more are left out of the random sequence: for
+	// them memcached 1.6.18's safe_strtoull looks for a '-' with strchr,
+	// which runs past the item's data into whatever stale bytes follow it
+	// in the slab chunk, so its answer depends on memory history. The
+	// edge-case tests cover them on a fresh server.
 )
 
 // pick returns one element of xs.
@@ -348,9 +353,10 @@ func (g *gen) storage() command {
 	if len(toks) > lenIdx {
 		if n := effLen(toks[lenIdx]); n >= 0 && n+2 > len(body) {
 			// The server will read n+2 bytes: supply them, so the
-			// sentinel is never eaten as data. An odd leftover "\n" is
-			// an empty command line.
-			body += strings.Repeat("\r\n", (n+2-len(body)+1)/2)
+			// sentinel is never eaten as data. Pad with 'x', not with
+			// whitespace, so the value never turns all-whitespace (see
+			// value).
+			body = val + strings.Repeat("x", n-len(val)) + "\r\n"
 		}
 	}
 	cmd.parts = [][]byte{[]byte(strings.Join(toks, " ") + g.eol() + body)}
@@ -483,10 +489,7 @@ func (g *gen) arith() command {
 		w(30, "1"),
 		w(5, "0"),
 		w(20, strconv.Itoa(1+g.r.IntN(1000))),
-		w(5, "18446744073709551615"),
-		w(2, "18446744073709551614"),
 		w(4, "18446744073709551616"),
-		w(2, "9223372036854775808"),
 		w(5, "-1"),
 		w(4, "abc"),
 		w(2, "+3"),
@@ -494,6 +497,10 @@ func (g *gen) arith() command {
 		w(2, "1a"),
 		w(1, "-18446744073709551615"), // strtoull wraps it to 1
 	)
+	if verb == "decr" && g.r.IntN(5) == 0 {
+		// decr clamps at 0, so huge deltas cannot push a value to 2^63.
+		delta = pick(g, "18446744073709551615", "9223372036854775808")
+	}
 	toks := []string{verb, key, delta}
 	kind := verb
 	switch n := g.r.IntN(100); {
