@@ -179,7 +179,7 @@ func configFrom(c *cli.Context) (server.Config, error) {
 			k, v, _ := strings.Cut(kv, "=")
 			opt, ok := extendedOptions[k]
 			if !ok {
-				return cfg, fmt.Errorf("Illegal suboption %q", kv)
+				return cfg, fmt.Errorf("illegal suboption %q", kv)
 			}
 			if err := opt.apply(&cfg, v); err != nil {
 				return cfg, fmt.Errorf("-o %s: %w", k, err)
