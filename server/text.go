@@ -184,6 +184,20 @@ func (c *conn) wantTokens(t *protocol.Tokens, lo, hi int) bool {
 	return true
 }
 
+// keyCommand checks what incr, decr and touch share: the token count
+// (ERROR), noreply, and the key length (CLIENT_ERROR), in memcached's order.
+func (c *conn) keyCommand(t *protocol.Tokens, lo, hi int) ([]byte, bool) {
+	if !c.wantTokens(t, lo, hi) {
+		return nil, false
+	}
+	c.setNoreply(t)
+	if len(t.T[1]) > protocol.KeyMaxLength {
+		c.reply(protocol.ErrBadFormat)
+		return nil, false
+	}
+	return t.T[1], true
+}
+
 func (c *conn) appendGet(v *store.View) {
 	c.out = protocol.AppendValue(c.out, v.Key, v.Flags, v.Value, false, 0)
 }
@@ -327,13 +341,8 @@ var storeReplies = [...][]byte{
 }
 
 func (c *conn) cmdArith(t *protocol.Tokens, incr bool) action {
-	if !c.wantTokens(t, 4, 5) {
-		return actMore
-	}
-	c.setNoreply(t)
-	key := t.T[1]
-	if len(key) > protocol.KeyMaxLength {
-		c.reply(protocol.ErrBadFormat)
+	key, ok := c.keyCommand(t, 4, 5)
+	if !ok {
 		return actMore
 	}
 	delta, ok := protocol.ParseUint64(t.T[2])
@@ -379,13 +388,8 @@ func (c *conn) cmdDelete(t *protocol.Tokens) action {
 }
 
 func (c *conn) cmdTouch(t *protocol.Tokens) action {
-	if !c.wantTokens(t, 4, 5) {
-		return actMore
-	}
-	c.setNoreply(t)
-	key := t.T[1]
-	if len(key) > protocol.KeyMaxLength {
-		c.reply(protocol.ErrBadFormat)
+	key, ok := c.keyCommand(t, 4, 5)
+	if !ok {
 		return actMore
 	}
 	e, ok := protocol.ParseInt32(t.T[2])
