@@ -26,7 +26,7 @@ func daemonFlags() []cli.Flag {
 	d := server.DefaultConfig()
 	return []cli.Flag{
 		&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Value: d.Port, Usage: "TCP port to listen on (0 = off, -1 = any free port)"},
-		&cli.IntFlag{Name: "udp-port", Aliases: []string{"U"}, Value: 0, Usage: "UDP port (0 = off; UDP is not implemented yet, any other value is refused)"},
+		&cli.IntFlag{Name: "udp-port", Aliases: []string{"U"}, Value: 0, Usage: "UDP port to listen on (0 = off, the default: UDP is open to reflection attacks)"},
 		&cli.StringFlag{Name: "unix-socket", Aliases: []string{"s"}, Usage: "unix socket path to listen on (disables TCP)"},
 		&cli.StringFlag{Name: "unix-mask", Aliases: []string{"a"}, Value: "0700", Usage: "access mask for the unix socket, in octal"},
 		&cli.StringSliceFlag{Name: "listen", Aliases: []string{"l"}, Usage: "interface to listen on, `ADDR[:PORT]`; repeat or comma-separate for several (default: all)"},
@@ -40,13 +40,16 @@ func daemonFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "disable-evictions", Aliases: []string{"M"}, Usage: "return an error on memory exhausted instead of evicting items"},
 		&cli.BoolFlag{Name: "disable-cas", Aliases: []string{"C"}, Usage: "disable use of CAS"},
 		&cli.IntFlag{Name: "max-reqs-per-event", Aliases: []string{"R"}, Value: d.ReqsPerEvent, Usage: "requests a connection handles before yielding to others"},
-		&cli.StringFlag{Name: "protocol", Aliases: []string{"B"}, Value: d.Protocol, Usage: "protocol: auto, ascii (binary is not implemented yet; auto serves ascii)"},
+		&cli.StringFlag{Name: "protocol", Aliases: []string{"B"}, Value: d.Protocol, Usage: "protocol: auto (detected per connection), ascii or binary"},
 		&cli.IntFlag{Name: "listen-backlog", Aliases: []string{"b"}, Value: d.Backlog, Usage: "listen backlog (accepted and ignored: Go uses the kernel's somaxconn)"},
 		&cli.BoolFlag{Name: "daemon", Aliases: []string{"d"}, Usage: "run as a daemon in the background"},
 		&cli.StringFlag{Name: "pidfile", Aliases: []string{"P"}, Usage: "write the process id to `FILE`"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "switch to `USER` after opening the listeners"},
 		&cli.BoolFlag{Name: "enable-shutdown", Aliases: []string{"A"}, Usage: "enable the ascii shutdown command"},
 		&cli.BoolFlag{Name: "disable-flush-all", Aliases: []string{"F"}, Usage: "disable the flush_all command"},
+		&cli.BoolFlag{Name: "enable-sasl", Aliases: []string{"S"}, Usage: "require binary SASL PLAIN authentication (forces -B binary)"},
+		&cli.StringFlag{Name: "sasl-pwdb", EnvVars: []string{"MEMCACHED_SASL_PWDB"}, Usage: "SASL password `FILE`, lines user:password (memcached's MEMCACHED_SASL_PWDB)"},
+		&cli.StringFlag{Name: "auth-file", Aliases: []string{"Y"}, Usage: "ascii authentication `FILE`, lines user:password (forces -B ascii)"},
 		&cli.StringSliceFlag{Name: "extended", Aliases: []string{"o"}, Usage: "extended options, `KEY[=VALUE][,...]` (see below)"},
 	}
 }
@@ -138,9 +141,6 @@ func configFrom(c *cli.Context) (server.Config, error) {
 	cfg.Version = memcachedVersion
 	cfg.Port = c.Int("port")
 	cfg.UDPPort = c.Int("udp-port")
-	if cfg.UDPPort != 0 {
-		return cfg, errors.New("-U: UDP is not implemented yet; use -U 0")
-	}
 	cfg.UnixSocket = c.String("unix-socket")
 	mask, err := strconv.ParseUint(c.String("unix-mask"), 8, 32)
 	if err != nil {
@@ -164,8 +164,20 @@ func configFrom(c *cli.Context) (server.Config, error) {
 		return cfg, errors.New("-R: number of requests per event must be greater than 0")
 	}
 	cfg.Protocol = c.String("protocol")
-	if cfg.Protocol == "binary" {
-		return cfg, errors.New("-B binary: the binary protocol is not implemented yet")
+	cfg.SASL = c.Bool("enable-sasl")
+	cfg.SASLPassFile = c.String("sasl-pwdb")
+	cfg.AuthFile = c.String("auth-file")
+	if cfg.SASL {
+		if cfg.UDPPort != 0 {
+			return cfg, errors.New("cannot enable UDP while using binary SASL authentication")
+		}
+		if cfg.SASLPassFile == "" {
+			return cfg, errors.New("-S needs a password file: --sasl-pwdb FILE or MEMCACHED_SASL_PWDB")
+		}
+		cfg.Protocol = "binary"
+	}
+	if cfg.AuthFile != "" {
+		cfg.Protocol = "ascii"
 	}
 	cfg.Backlog = c.Int("listen-backlog")
 	cfg.EnableShutdown = c.Bool("enable-shutdown")

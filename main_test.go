@@ -48,7 +48,8 @@ func TestFlags(t *testing.T) {
 		{[]string{"-I", "512"}, "", "item max size cannot be less than 1024 bytes"},
 		{[]string{"-m", "1", "-I", "1m"}, "", "1/2 of memory max"},
 		{[]string{"-B", "http"}, "", "invalid value for binding protocol"},
-		{[]string{"-U", "11211"}, "", "UDP is not implemented yet"},
+		{[]string{"-S", "-U", "11211", "--sasl-pwdb", "x"}, "", "cannot enable UDP"},
+		{[]string{"-S"}, "", "needs a password file"},
 	}
 	for _, tc := range tests {
 		got, err := parse(t, tc.args...)

@@ -35,6 +35,10 @@ type Config struct {
 	TrackSizes     bool          // -o track_sizes
 	Version        string        // reported by `version` and stats
 
+	SASL         bool   // -S: binary SASL PLAIN required before commands
+	SASLPassFile string // password file for SASL, lines user:password
+	AuthFile     string // -Y: ascii auth file, lines user:password
+
 	now func() time.Time // store clock; tests replace it
 }
 

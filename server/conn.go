@@ -28,6 +28,13 @@ var stateNames = [...]string{"conn_waiting", "conn_read", "conn_parse_cmd", "con
 
 var errTooManyConns = []byte("ERROR Too many open connections\r\n")
 
+// Protocols a connection can speak; chosen from its first byte (-B auto).
+const (
+	protoUnknown uint8 = iota
+	protoText
+	protoBinary
+)
+
 // action is what the parser asks of the connection loop.
 type action uint8
 
@@ -51,6 +58,8 @@ type conn struct {
 	out []byte // replies not yet written; nil while idle
 
 	swallow int64 // bytes of a refused data block still to discard
+
+	proto uint8 // protoUnknown until the first byte arrives
 
 	tok     protocol.Tokens
 	noreply bool

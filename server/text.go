@@ -14,6 +14,21 @@ func (c *conn) process() action {
 	if c.out == nil {
 		c.out = getBuf()[:0]
 	}
+	if c.proto == protoUnknown && c.r < c.w {
+		switch {
+		case c.s.cfg.Protocol == "binary":
+			c.proto = protoBinary
+		case c.s.cfg.Protocol == "ascii":
+			c.proto = protoText
+		case c.rbuf[c.r] == protocol.BinaryRequestMagic:
+			c.proto = protoBinary
+		default:
+			c.proto = protoText
+		}
+	}
+	if c.proto == protoBinary {
+		return c.processBinary()
+	}
 	for {
 		if c.swallow > 0 {
 			n := int64(c.w - c.r)
@@ -41,11 +56,6 @@ func (c *conn) process() action {
 				return actClose
 			}
 			return actMore
-		}
-		if c.s.cfg.Protocol == "binary" || (c.r == 0 && len(buf) > 0 && buf[0] == 0x80 && c.s.cfg.Protocol != "ascii") {
-			// The binary protocol is not served yet: memcached closes a
-			// connection that speaks a protocol it was told not to.
-			return actClose
 		}
 		if n > bufSize && !largeGet(buf) {
 			// memcached never finds the end of a line longer than its

@@ -311,6 +311,45 @@ func (s *Store) concat(r *Request) (Result, uint64, error) {
 // Arith is incr (incr=true) or decr: memcached's do_add_delta. The result is
 // written in place, space padded, when it is no longer than the old value.
 func (s *Store) Arith(key []byte, incr bool, delta uint64) (uint64, Result, error) {
+	r := ArithRequest{Key: key, Incr: incr, Delta: delta}
+	var out ArithResult
+	res, err := s.ArithEx(&r, &out)
+	return out.Value, res, err
+}
+
+// ArithRequest is incr/decr with the extras of the binary and meta
+// protocols.
+type ArithRequest struct {
+	Key   []byte
+	Incr  bool
+	Delta uint64
+	// CAS, when non-zero, must equal the item's CAS (else Exists).
+	CAS uint64
+	// NewCAS, when non-zero, is the CAS the changed item gets (meta E).
+	NewCAS uint64
+	// Create makes a missing item holding Initial, with Exptime, and
+	// returns Initial unchanged (binary incr/decr, meta ma N).
+	Create  bool
+	Initial uint64
+	Exptime uint32
+	// Touch also sets NewExptime on a hit (meta ma T).
+	Touch      bool
+	NewExptime uint32
+}
+
+// ArithResult is what an arithmetic command leaves.
+type ArithResult struct {
+	Value   uint64
+	CAS     uint64
+	Exptime uint32
+	Created bool
+}
+
+// ArithEx runs an arithmetic command. It returns Stored on a hit, NotFound
+// for a missing key (unless Create), Exists on a CAS mismatch, and
+// ErrNonNumeric or ErrNoMemory.
+func (s *Store) ArithEx(r *ArithRequest, out *ArithResult) (Result, error) {
+	key := r.Key
 	h := Hash(key)
 	sh := s.shardOf(h)
 	var spare slab.Loc = slab.Nil
@@ -319,67 +358,115 @@ func (s *Store) Arith(key []byte, incr bool, delta uint64) (uint64, Result, erro
 			s.freeBusy(spare)
 		}
 	}()
+	*out = ArithResult{}
 	for {
 		sh.mu.Lock()
 		slot, l := s.find(sh, h, key, true)
 		if l == slab.Nil {
-			if incr {
+			if r.Incr {
 				sh.st.incrMisses++
 			} else {
 				sh.st.decrMisses++
 			}
+			if !r.Create {
+				sh.mu.Unlock()
+				return NotFound, nil
+			}
+			var buf [20]byte
+			digits := appendUint(buf[:0], r.Initial)
+			if spare == slab.Nil {
+				sh.mu.Unlock()
+				var err error
+				if spare, _, err = s.alloc(ItemSize(len(key), 20)); err != nil {
+					spare = slab.Nil
+					return NotStored, ErrNoMemory
+				}
+				continue
+			}
+			nit := s.fillSpare(spare, key, 0, r.Exptime, digits)
+			out.CAS = s.casFor(r.NewCAS)
+			nit.setCAS(out.CAS)
+			s.link(sh, -1, h, spare, s.clock.Now())
+			spare = slab.Nil
 			sh.mu.Unlock()
-			return 0, NotFound, nil
+			out.Value, out.Exptime, out.Created = r.Initial, r.Exptime, true
+			return Stored, nil
 		}
 		it := s.hdrAt(l)
+		if r.CAS != 0 && it.cas() != r.CAS {
+			sh.mu.Unlock()
+			return Exists, nil
+		}
 		val, ok := ParseUint64Value(it.value())
 		if !ok {
 			sh.mu.Unlock()
-			return 0, NotStored, ErrNonNumeric
+			return NotStored, ErrNonNumeric
 		}
-		if incr {
-			val += delta
-		} else if delta > val {
+		if r.Incr {
+			val += r.Delta
+		} else if r.Delta > val {
 			val = 0
 		} else {
-			val -= delta
+			val -= r.Delta
 		}
 		var buf [20]byte
 		digits := appendUint(buf[:0], val)
+		exptime := it.exptime()
+		if r.Touch {
+			exptime = r.NewExptime
+		}
+		out.Value, out.Exptime = val, exptime
 		if len(digits) <= it.nbytes() {
 			v := it.value()
 			copy(v, digits)
 			for i := len(digits); i < len(v); i++ {
 				v[i] = ' '
 			}
-			it.setCAS(s.nextCAS())
-			s.countArith(sh, it.cls(), incr)
+			out.CAS = s.casFor(r.NewCAS)
+			it.setCAS(out.CAS)
+			it.setExptime(exptime)
+			s.countArith(sh, it.cls(), r.Incr)
 			s.bump(l, it, s.clock.Now())
 			sh.mu.Unlock()
-			return val, Stored, nil
+			return Stored, nil
 		}
 		if spare == slab.Nil {
 			sh.mu.Unlock()
 			var err error
-			spare, _, err = s.alloc(ItemSize(len(key), 20))
-			if err != nil {
+			if spare, _, err = s.alloc(ItemSize(len(key), 20)); err != nil {
 				spare = slab.Nil
-				return 0, NotStored, ErrNoMemory
+				return NotStored, ErrNoMemory
 			}
 			continue
 		}
-		c := s.classes[hdr(s.arena.Chunk(spare, HeaderSize)).cls()]
-		nit := hdr(s.arena.Chunk(spare, c.sc.Size))
-		nit.init(c.sc.ID, key, it.flags(), it.exptime(), len(digits))
-		copy(nit.value(), digits)
-		nit.setCAS(s.nextCAS())
-		s.countArith(sh, it.cls(), incr)
+		nit := s.fillSpare(spare, key, it.flags(), exptime, digits)
+		out.CAS = s.casFor(r.NewCAS)
+		nit.setCAS(out.CAS)
+		s.countArith(sh, it.cls(), r.Incr)
 		s.unlinkOld(l)
 		s.link(sh, slot, h, spare, s.clock.Now())
 		spare = slab.Nil
 		sh.mu.Unlock()
-		return val, Stored, nil
+		return Stored, nil
 	}
+}
+
+// fillSpare writes a new item holding value into a busy chunk.
+func (s *Store) fillSpare(l slab.Loc, key []byte, flags, exptime uint32, value []byte) hdr {
+	c := s.classes[hdr(s.arena.Chunk(l, HeaderSize)).cls()]
+	it := hdr(s.arena.Chunk(l, c.sc.Size))
+	it.init(c.sc.ID, key, flags, exptime, len(value))
+	copy(it.value(), value)
+	return it
+}
+
+// casFor is the CAS a changed item gets: the caller's explicit one, or
+// the next from the counter (0 with -C).
+func (s *Store) casFor(explicit uint64) uint64 {
+	if explicit != 0 && !s.opts.NoCAS {
+		return explicit
+	}
+	return s.nextCAS()
 }
 
 func (s *Store) countArith(sh *shard, cls uint8, incr bool) {
