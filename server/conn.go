@@ -66,8 +66,14 @@ type conn struct {
 	req     store.Request
 	reqs    int // commands since the last yield
 
-	onGet  func(*store.View)
-	onGets func(*store.View)
+	onGet       func(*store.View)
+	onGets      func(*store.View)
+	onMetaGet   func(*store.Item) bool
+	onMetaDebug func(*store.Item)
+
+	mf      metaFlags // the meta command being run
+	metaErr bool      // its reply was replaced by an error
+	keyBuf  [protocol.KeyMaxLength]byte
 
 	state   atomic.Int32
 	lastCmd atomic.Int64 // unix seconds
@@ -88,6 +94,8 @@ func newConn(s *Server, nc net.Conn, l net.Listener) *conn {
 	s.mu.Unlock()
 	c.onGet = c.appendGet
 	c.onGets = c.appendGets
+	c.onMetaGet = c.metaGetItem
+	c.onMetaDebug = c.metaDebugItem
 	c.lastCmd.Store(time.Now().Unix())
 	return c
 }

@@ -92,6 +92,9 @@ func FuzzText(f *testing.F) {
 		"GET / HTTP/1.1\r\n",
 		"slabs reassign 1 2\r\nslabs automove 1\r\nlru_crawler crawl all\r\n",
 		"verbosity 5 noreply\r\nversion\r\nquit\r\nget a\r\n",
+		"ms a 3 T10 F5 c k O1\r\nabc\r\nmg a s v f t c k h l O2 q\r\nmg b N30 v t\r\nmd a I T5\r\nmg a v c\r\n",
+		"ms a 2 I C1 MR\r\nxy\r\nma n N0 J5 v t T10 c\r\nma n MD D9 q\r\nme a\r\nme YQ== b\r\nmn\r\n",
+		"mg Zm9v b k v\r\nms Zm9v 1 b k\r\nx\r\nmg Zm9v=Yg= b k\r\nmg a v v\r\nmg a E1\r\nms a S1\r\nz\r\n",
 		strings.Repeat("x", 3000),
 		"get " + strings.Repeat("a ", 2000),
 	} {

@@ -104,12 +104,8 @@ func (c *conn) dispatch(line []byte, n int) (action, bool) {
 		return actMore, true
 	}
 	cmd := t.T[0]
-	if cmd[0] == 'm' && len(cmd) == 2 && cmd[1] == 'n' {
-		// mn (meta no-op) answers MN; the other meta commands come with
-		// the meta protocol.
-		c.r += n
-		c.out = append(c.out, "MN\r\n"...)
-		return actMore, true
+	if cmd[0] == 'm' && len(cmd) == 2 {
+		return c.cmdMeta(t, n)
 	}
 	switch string(cmd) {
 	case "get", "bget":

@@ -8,7 +8,7 @@ import (
 // Time in the store is memcached's "rel time": whole seconds since a point
 // just before the process started, so 0 can mean "never" and 1 "long ago".
 const (
-	relStart       = 2
+	relStart       = 62                // memcached: process_started = start - ITEM_UPDATE_INTERVAL - 2
 	maxRelativeExp = 60 * 60 * 24 * 30 // exptimes above this are unix times
 	bumpInterval   = 60                // memcached's ITEM_UPDATE_INTERVAL
 	expiredRelTime = 1

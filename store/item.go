@@ -50,6 +50,7 @@ const (
 	flagActive    = 1 << 1
 	flagStale     = 1 << 2 // meta: invalidated (X)
 	flagTokenSent = 1 << 3 // meta: a win token was handed out (Z to others)
+	flagKeyBinary = 1 << 4 // meta: key was sent base64-encoded (b)
 )
 
 // hdr is a view of one chunk's bytes.

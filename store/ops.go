@@ -40,6 +40,11 @@ type Request struct {
 	Exptime uint32 // rel time (see RelTime); 0 = never
 	Value   []byte
 	CAS     uint64 // compare value for ModeCAS (and append/prepend when non-zero)
+	// Stale (meta ms I): with ModeCAS, a CAS lower than the item's still
+	// stores, as a stale item keeping the old TTL and win-token state.
+	Stale bool
+	// KeyBinary marks a key that meta clients sent base64-encoded.
+	KeyBinary bool
 }
 
 // View is what a reader sees of an item. It and its slices are valid only
@@ -199,14 +204,22 @@ func (s *Store) Store(r *Request) (Result, uint64, error) {
 			return NotFound, 0, nil
 		}
 		oh := s.hdrAt(old)
-		if oh.cas() != r.CAS {
-			sh.st.casBadval++
-			sh.st.perClass[oh.cls()].casBadval++
-			s.freeBusy(l)
-			return Exists, 0, nil
+		if oc := oh.cas(); oc != r.CAS {
+			if !r.Stale || r.CAS == 0 || r.CAS > oc {
+				sh.st.casBadval++
+				sh.st.perClass[oh.cls()].casBadval++
+				s.freeBusy(l)
+				return Exists, 0, nil
+			}
+			// A late writer of an invalidated value: keep it, as stale.
+			it.setExptime(oh.exptime())
+			it.setIflags(it.iflags() | flagStale | oh.iflags()&flagTokenSent)
 		}
 		sh.st.casHits++
 		sh.st.perClass[oh.cls()].casHits++
+	}
+	if r.KeyBinary {
+		it.setIflags(it.iflags() | flagKeyBinary)
 	}
 	cas := s.nextCAS()
 	it.setCAS(cas)
@@ -297,7 +310,6 @@ func (s *Store) concat(r *Request) (Result, uint64, error) {
 			copy(v, r.Value)
 			copy(v[len(r.Value):], oh.value())
 		}
-		it.setIflags(oh.iflags() &^ flagFetched)
 		cas := s.nextCAS()
 		it.setCAS(cas)
 		now := s.clock.Now()
@@ -339,10 +351,11 @@ type ArithRequest struct {
 
 // ArithResult is what an arithmetic command leaves.
 type ArithResult struct {
-	Value   uint64
-	CAS     uint64
-	Exptime uint32
-	Created bool
+	Value      uint64
+	CAS        uint64
+	Exptime    uint32 // after the command
+	OldExptime uint32 // before it (0 for a created item)
+	Created    bool
 }
 
 // ArithEx runs an arithmetic command. It returns Stored on a hit, NotFound
@@ -412,6 +425,7 @@ func (s *Store) ArithEx(r *ArithRequest, out *ArithResult) (Result, error) {
 		var buf [20]byte
 		digits := appendUint(buf[:0], val)
 		exptime := it.exptime()
+		out.OldExptime = exptime
 		if r.Touch {
 			exptime = r.NewExptime
 		}

@@ -56,6 +56,8 @@ type Store struct {
 
 	global globalStats
 
+	mcSizes []int // memcached's class table, for meta `me` replies
+
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	kick     chan struct{}
@@ -102,6 +104,7 @@ func New(o Options) (*Store, error) {
 		stop:      make(chan struct{}),
 		kick:      make(chan struct{}, 1),
 	}
+	s.mcSizes = memcachedSizes(o.MinChunk, o.GrowthFactor)
 	sizes := slab.Sizes(HeaderSize+o.MinChunk, o.GrowthFactor, pageSize)
 	s.classes = make([]*class, len(sizes)+1)
 	for i, sz := range sizes {

@@ -1,0 +1,203 @@
+package store
+
+import "github.com/gocached/gocached/slab"
+
+// Item is an item held under its shard lock while a meta command's callback
+// runs. It must not be used after the callback returns, and the callback
+// must not call back into the store.
+type Item struct {
+	s       *Store
+	it      hdr
+	created bool
+}
+
+// Key is the item's key as stored.
+func (i *Item) Key() []byte { return i.it.key() }
+
+// Value is the item's value.
+func (i *Item) Value() []byte { return i.it.value() }
+
+// Flags are the client flags.
+func (i *Item) Flags() uint32 { return i.it.flags() }
+
+// CAS is the item's CAS unique.
+func (i *Item) CAS() uint64 { return i.it.cas() }
+
+// Exptime is the rel time the item expires at, 0 = never.
+func (i *Item) Exptime() uint32 { return i.it.exptime() }
+
+// SetExptime changes when the item expires.
+func (i *Item) SetExptime(e uint32) { i.it.setExptime(e) }
+
+// Atime is the rel time of the last store or counted access before this one.
+func (i *Item) Atime() uint32 { return i.it.atime() }
+
+// Fetched reports whether the item was read before this access.
+func (i *Item) Fetched() bool { return i.it.iflags()&flagFetched != 0 }
+
+// Stale reports an item invalidated by meta delete (or stored stale).
+func (i *Item) Stale() bool { return i.it.iflags()&flagStale != 0 }
+
+// TokenSent reports that a win token was already handed out for it.
+func (i *Item) TokenSent() bool { return i.it.iflags()&flagTokenSent != 0 }
+
+// MarkTokenSent records that this reader got the win token.
+func (i *Item) MarkTokenSent() { i.it.setIflags(i.it.iflags() | flagTokenSent) }
+
+// KeyBinary reports a key that was stored base64-encoded by a meta client.
+func (i *Item) KeyBinary() bool { return i.it.iflags()&flagKeyBinary != 0 }
+
+// Created reports an item made by this command (meta get N on a miss).
+func (i *Item) Created() bool { return i.created }
+
+// MemcachedSize is the size memcached would account for this item
+// (ITEM_ntotal): its 48-byte header, CAS, key and NUL, non-zero flags, and
+// the value with CRLF. `me` reports it so that replies match memcached's.
+func (i *Item) MemcachedSize() int {
+	n := 48 + i.it.nkey() + 1 + i.it.nbytes() + 2
+	if !i.s.opts.NoCAS {
+		n += 8
+	}
+	if i.it.flags() != 0 {
+		n += 4
+	}
+	return n
+}
+
+// MemcachedClass is the slab class memcached would keep an item of
+// MemcachedSize in, with the same -n and -f.
+func (i *Item) MemcachedClass() int {
+	sizes := i.s.mcSizes
+	n := i.MemcachedSize()
+	for id, sz := range sizes {
+		if sz >= n {
+			return id + 1
+		}
+	}
+	return len(sizes)
+}
+
+// memcachedSizes is memcached's slab class table for -n and -f: the first
+// class holds its 48-byte header plus -n, up to half a megabyte.
+func memcachedSizes(minChunk int, factor float64) []int {
+	sizes := slab.Sizes(48+minChunk, factor, 1<<20)
+	return sizes[:len(sizes)-1] // memcached has no whole-page class
+}
+
+// MetaGet is the meta get command's access: fn runs under the item's lock
+// for a hit, or for a new empty item when vivify is set and the key is
+// missing. fn reports whether it touched the item's TTL (for the touch
+// counters). Unless noBump, the item is then marked fetched and bumped.
+// It reports whether fn ran.
+func (s *Store) MetaGet(key []byte, vivify, noBump bool, fn func(*Item) (touched bool)) bool {
+	h := Hash(key)
+	sh := s.shardOf(h)
+	spare := slab.Nil
+	for {
+		sh.mu.Lock()
+		_, l := s.find(sh, h, key, true)
+		created := false
+		if l == slab.Nil {
+			if !vivify {
+				sh.st.cmdGet++
+				sh.st.getMisses++
+				sh.mu.Unlock()
+				return false
+			}
+			if spare == slab.Nil {
+				sh.mu.Unlock()
+				var err error
+				if spare, _, err = s.alloc(ItemSize(len(key), 0)); err != nil {
+					sh.mu.Lock()
+					sh.st.cmdGet++
+					sh.st.getMisses++
+					sh.mu.Unlock()
+					return false
+				}
+				continue
+			}
+			nit := s.fillSpare(spare, key, 0, 0, nil)
+			nit.setCAS(s.nextCAS())
+			s.link(sh, -1, h, spare, s.clock.Now())
+			l, spare, created = spare, slab.Nil, true
+		}
+		it := s.hdrAt(l)
+		ref := Item{s: s, it: it, created: created}
+		touched := fn(&ref)
+		if touched {
+			sh.st.cmdTouch++
+			sh.st.touchHits++
+			sh.st.perClass[it.cls()].touchHits++
+		} else {
+			sh.st.cmdGet++
+			sh.st.getHits++
+			sh.st.perClass[it.cls()].getHits++
+		}
+		if !noBump {
+			it.setIflags(it.iflags() | flagFetched)
+			s.bump(l, it, s.clock.Now())
+		}
+		sh.mu.Unlock()
+		if spare != slab.Nil {
+			s.freeBusy(spare)
+		}
+		return true
+	}
+}
+
+// Peek runs fn on an item without bumping it or counting a get (meta
+// `me`). It reports whether the key was found.
+func (s *Store) Peek(key []byte, fn func(*Item)) bool {
+	h := Hash(key)
+	sh := s.shardOf(h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	_, l := s.find(sh, h, key, true)
+	if l == slab.Nil {
+		return false
+	}
+	ref := Item{s: s, it: s.hdrAt(l)}
+	fn(&ref)
+	return true
+}
+
+// MetaDeleteOptions shape a meta delete.
+type MetaDeleteOptions struct {
+	HasCAS     bool   // the item's CAS must equal CAS (else Exists)
+	CAS        uint64
+	Invalidate bool   // mark stale with a new CAS instead of removing
+	SetExptime bool   // with Invalidate: also set Exptime
+	Exptime    uint32
+}
+
+// MetaDelete removes key, or with Invalidate marks it stale so the next
+// reader wins the right to recache it. It returns Deleted, NotFound or
+// Exists.
+func (s *Store) MetaDelete(key []byte, o *MetaDeleteOptions) Result {
+	h := Hash(key)
+	sh := s.shardOf(h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	slot, l := s.find(sh, h, key, true)
+	if l == slab.Nil {
+		sh.st.deleteMisses++
+		return NotFound
+	}
+	it := s.hdrAt(l)
+	if o.HasCAS && it.cas() != o.CAS {
+		sh.st.deleteMisses++
+		return Exists
+	}
+	if o.Invalidate {
+		if o.SetExptime {
+			it.setExptime(o.Exptime)
+		}
+		it.setIflags(it.iflags()&^flagTokenSent | flagStale)
+		it.setCAS(s.nextCAS())
+		return Deleted
+	}
+	sh.st.deleteHits++
+	sh.st.perClass[it.cls()].deleteHits++
+	s.unlink(sh, slot, l, h, reasonDelete)
+	return Deleted
+}
