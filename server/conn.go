@@ -61,6 +61,9 @@ type conn struct {
 
 	proto uint8 // protoUnknown until the first byte arrives
 
+	authed  bool // ascii auth (-Y) passed, or not required
+	authLen int  // bytes of auth data awaited, 0 while reading the line
+
 	tok     protocol.Tokens
 	noreply bool
 	req     store.Request
@@ -92,6 +95,7 @@ func newConn(s *Server, nc net.Conn, l net.Listener) *conn {
 	s.nextID++
 	c.id = s.nextID
 	s.mu.Unlock()
+	c.authed = s.asciiAuth == nil
 	c.onGet = c.appendGet
 	c.onGets = c.appendGets
 	c.onMetaGet = c.metaGetItem

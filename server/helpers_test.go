@@ -82,6 +82,20 @@ func (c *client) reply(req string) string {
 	}
 }
 
+// expect sends req and reads exactly len(want) bytes of reply (for
+// sessions where the mn sentinel cannot be used).
+func (c *client) expect(req, want string) string {
+	c.t.Helper()
+	c.send(req)
+	_ = c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, len(want))
+	n, err := io.ReadFull(c.br, buf)
+	if err != nil {
+		return string(buf[:n]) + "<" + err.Error() + ">"
+	}
+	return string(buf)
+}
+
 // closed reports whether the server closed the connection.
 func (c *client) closed() bool {
 	_ = c.nc.SetReadDeadline(time.Now().Add(2 * time.Second))

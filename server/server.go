@@ -37,6 +37,7 @@ type Server struct {
 	automove    atomic.Int32
 	stats       serverStats
 	closeStore  sync.Once
+	asciiAuth   *credentials // -Y users; nil when ascii auth is off
 }
 
 type serverStats struct {
@@ -78,6 +79,12 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 		start:       time.Now(),
 		conns:       make(map[*conn]struct{}),
 		shutdownReq: make(chan string, 1),
+	}
+	if cfg.AuthFile != "" {
+		if s.asciiAuth, err = loadCredentials(cfg.AuthFile); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("auth file: %w", err)
+		}
 	}
 	s.verbosity.Store(int32(cfg.Verbosity))
 	s.automove.Store(int32(cfg.automove()))

@@ -29,6 +29,11 @@ func (c *conn) process() action {
 	if c.proto == protoBinary {
 		return c.processBinary()
 	}
+	if !c.authed {
+		if act := c.processAuth(); act == actClose || !c.authed {
+			return act
+		}
+	}
 	for {
 		if c.swallow > 0 {
 			n := int64(c.w - c.r)

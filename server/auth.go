@@ -1,0 +1,117 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/subtle"
+	"fmt"
+	"os"
+
+	"github.com/gocached/gocached/protocol"
+)
+
+// credentials are user:password pairs from an auth file (-Y, or the SASL
+// password file). Passwords are compared in constant time and never logged.
+type credentials struct {
+	users map[string][]byte
+}
+
+// loadCredentials reads lines "user:password"; blank lines and lines
+// starting with # are skipped.
+func loadCredentials(path string) (*credentials, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cr := &credentials{users: make(map[string][]byte)}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimRight(sc.Bytes(), "\r")
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		user, pass, ok := bytes.Cut(line, []byte(":"))
+		if !ok || len(user) == 0 {
+			return nil, fmt.Errorf("%s:%d: not user:password", path, n)
+		}
+		cr.users[string(user)] = append([]byte(nil), pass...)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(cr.users) == 0 {
+		return nil, fmt.Errorf("%s: no users", path)
+	}
+	return cr, nil
+}
+
+// check reports whether user and pass match an entry. The password
+// comparison takes the same time whether or not the user exists.
+func (cr *credentials) check(user, pass []byte) bool {
+	want, ok := cr.users[string(user)]
+	if !ok {
+		want = pass
+	}
+	return subtle.ConstantTimeCompare(want, pass) == 1 && ok
+}
+
+// processAuth is memcached's ascii authentication (-Y): until a connection
+// has sent "set <key> <flags> <exptime> <bytes>" with "user password" as
+// its data, every line gets CLIENT_ERROR unauthenticated.
+func (c *conn) processAuth() action {
+	for !c.authed {
+		buf := c.rbuf[c.r:c.w]
+		if c.authLen == 0 {
+			i := bytes.IndexByte(buf, '\n')
+			if i < 0 {
+				if len(buf) > protocol.LineLimit {
+					return actClose
+				}
+				return actMore
+			}
+			c.r += i + 1
+			var t protocol.Tokens
+			t.Tokenize(buf[:i]) // the '\r' stays, as memcached leaves it
+			size, ok := uint32(0), false
+			if t.N >= 5 && string(t.T[0]) == "set" {
+				size, ok = protocol.ParseUint32(t.T[4])
+			}
+			if !ok {
+				c.out = append(c.out, "CLIENT_ERROR unauthenticated\r\n"...)
+				continue
+			}
+			if int64(size)+2 > bufSize {
+				return actClose // memcached's read buffer could never hold it
+			}
+			c.authLen = int(size) + 2
+			continue
+		}
+		if len(buf) < c.authLen {
+			c.need = c.authLen
+			return actMore
+		}
+		data := buf[:c.authLen]
+		c.r += c.authLen
+		c.authLen, c.need = 0, 0
+		if !bytes.HasSuffix(data, protocol.CRLF) {
+			c.out = append(c.out, "CLIENT_ERROR bad command line termination\r\n"...)
+			continue
+		}
+		var t protocol.Tokens
+		t.Tokenize(data[:len(data)-2])
+		if t.N < 2 {
+			c.out = append(c.out, "CLIENT_ERROR bad authentication token format\r\n"...)
+			continue
+		}
+		c.s.stats.authCmds.Add(1)
+		if c.s.asciiAuth.check(t.T[0], t.T[1]) {
+			c.authed = true
+			c.out = append(c.out, protocol.Stored...)
+		} else {
+			c.s.stats.authErrors.Add(1)
+			c.out = append(c.out, "CLIENT_ERROR authentication failure\r\n"...)
+		}
+	}
+	return actMore
+}

@@ -1,0 +1,70 @@
+package server
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestASCIIAuth(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "auth")
+	if err := os.WriteFile(path, []byte("# users\nalice:s3cret\nbob:pw:with:colons\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := testServer(t, func(c *Config) { c.AuthFile = path; c.Protocol = "ascii" })
+	c := dial(t, s)
+	steps := []struct{ req, want string }{
+		{"get a\r\n", "CLIENT_ERROR unauthenticated\r\n"},
+		{"version\r\n", "CLIENT_ERROR unauthenticated\r\n"},
+		{"set a 0 0\r\n", "CLIENT_ERROR unauthenticated\r\n"},
+		{"set a 0 0 10\r\nalice nope\r\n", "CLIENT_ERROR authentication failure\r\n"},
+		{"set a 0 0 5\r\nalice\r\n", "CLIENT_ERROR bad authentication token format\r\n"},
+		{"set a 0 0 3\r\nabcde\r\n", "CLIENT_ERROR bad command line termination\r\nCLIENT_ERROR unauthenticated\r\n"},
+		{"set a 0 0 12\r\nalice s3cret\r\n", "STORED\r\n"},
+		{"set a 0 0 1\r\nx\r\nget a\r\n", "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n"},
+	}
+	for _, st := range steps {
+		if got := c.expect(st.req, st.want); got != st.want {
+			t.Errorf("%q: got %q, want %q", st.req, got, st.want)
+		}
+	}
+	c2 := dial(t, s)
+	if got := c2.expect("set x 0 0 18\r\nbob pw:with:colons\r\n", "STORED\r\n"); got != "STORED\r\n" {
+		t.Fatalf("password with colons: %q", got)
+	}
+	stats := c2.reply("stats\r\n")
+	if !strings.Contains(stats, "STAT auth_cmds 3\r\n") || !strings.Contains(stats, "STAT auth_errors 1\r\n") {
+		t.Fatalf("auth counters wrong:\n%s", stats)
+	}
+	// Junk without a newline past 2048 bytes closes the connection.
+	c3 := dial(t, s)
+	c3.send(strings.Repeat("x", 3000))
+	if !c3.closed() {
+		t.Fatal("unterminated junk before auth not closed")
+	}
+}
+
+func TestCredentialsFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ body, err string }{
+		{"", "no users"},
+		{"nocolon\n", "not user:password"},
+		{":pw\n", "not user:password"},
+	} {
+		p := filepath.Join(dir, "f")
+		os.WriteFile(p, []byte(tc.body), 0o600)
+		if _, err := loadCredentials(p); err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%q: error %v, want %q", tc.body, err, tc.err)
+		}
+	}
+	cr := &credentials{users: map[string][]byte{"u": []byte("p")}}
+	for _, tc := range []struct {
+		u, p string
+		ok   bool
+	}{{"u", "p", true}, {"u", "x", false}, {"x", "p", false}, {"", "", false}} {
+		if cr.check([]byte(tc.u), []byte(tc.p)) != tc.ok {
+			t.Errorf("check(%q, %q) != %v", tc.u, tc.p, tc.ok)
+		}
+	}
+}
