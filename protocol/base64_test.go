@@ -16,7 +16,7 @@ func TestDecodeBase64Key(t *testing.T) {
 		{"Zm9vYg=", ""},
 		{"Z", ""},
 		{"====", ""},
-		{"Zm9v\tYg==", "foob"},   // bytes outside the alphabet are skipped
+		{"Zm9v\tYg==", "foob"},  // bytes outside the alphabet are skipped
 		{"Zm9v=Yg=", "foo\x01"}, // decoding stops at the first padded block
 		{"Zm9*YmFy", ""},
 		{"AAAA", "\x00\x00\x00"},

@@ -163,10 +163,10 @@ func (s *Store) Peek(key []byte, fn func(*Item)) bool {
 
 // MetaDeleteOptions shape a meta delete.
 type MetaDeleteOptions struct {
-	HasCAS     bool   // the item's CAS must equal CAS (else Exists)
+	HasCAS     bool // the item's CAS must equal CAS (else Exists)
 	CAS        uint64
-	Invalidate bool   // mark stale with a new CAS instead of removing
-	SetExptime bool   // with Invalidate: also set Exptime
+	Invalidate bool // mark stale with a new CAS instead of removing
+	SetExptime bool // with Invalidate: also set Exptime
 	Exptime    uint32
 }
 
