@@ -61,10 +61,64 @@ func (n *casNorm) normalize(reply []byte) []byte {
 				continue
 			}
 		}
+		if isMetaReply(line) {
+			start := pos + i + 2
+			out.Write(n.normalizeMeta(line))
+			out.WriteString("\r\n")
+			pos = start
+			if f := bytes.Split(line, []byte(" ")); string(f[0]) == "VA" && len(f) > 1 {
+				// Skip the value block by its length.
+				if size, err := strconv.Atoi(string(f[1])); err == nil && start+size+2 <= len(reply) {
+					out.Write(reply[start : start+size+2])
+					pos = start + size + 2
+				}
+			}
+			continue
+		}
 		out.Write(reply[pos : pos+i+2])
 		pos += i + 2
 	}
 	return out.Bytes()
+}
+
+// isMetaReply reports a meta command's status line.
+func isMetaReply(line []byte) bool {
+	for _, p := range []string{"HD", "VA ", "EN", "NF", "NS", "EX"} {
+		if bytes.HasPrefix(line, []byte(p)) && (len(line) == len(p) || p == "VA " || line[len(p)] == ' ') {
+			return true
+		}
+	}
+	return false
+}
+
+// normalizeMeta renumbers the c<cas> token of a meta status line and
+// remembers it for the key named by a k<key> token.
+func (n *casNorm) normalizeMeta(line []byte) []byte {
+	f := bytes.Split(line, []byte(" "))
+	var key, cas string
+	for i, tok := range f {
+		if i == 0 || len(tok) < 2 {
+			continue
+		}
+		switch tok[0] {
+		case 'c':
+			if _, err := strconv.ParseUint(string(tok[1:]), 10, 64); err == nil {
+				cas = string(tok[1:])
+				o, ok := n.ord[cas]
+				if !ok {
+					o = len(n.ord) + 1
+					n.ord[cas] = o
+				}
+				f[i] = []byte("c#" + strconv.Itoa(o))
+			}
+		case 'k':
+			key = string(tok[1:])
+		}
+	}
+	if key != "" && cas != "" && cas != "0" {
+		n.last[key] = cas
+	}
+	return bytes.Join(f, []byte(" "))
 }
 
 // side is one server with its connection and CAS bookkeeping.

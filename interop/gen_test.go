@@ -130,7 +130,7 @@ func (g *gen) next() command {
 		w(40, g.junk),
 	}
 	if !g.pipeline {
-		choices = append(choices, w(10, g.longLine), w(5, g.quit))
+		choices = append(choices, w(10, g.longLine), w(5, g.quit), w(200, g.meta))
 	}
 	if g.limit <= 4096 {
 		choices[1].w = 80 // near-limit values are cheap with a small -I
@@ -625,3 +625,80 @@ func (g *gen) longLine() command {
 			[]byte("set k1" + strings.Repeat(" ", 3000) + "0 0 1\r\nx\r\n")}}
 	}
 }
+
+// meta builds mg, ms, md and ma commands with random flag sets. Flags whose
+// replies depend on the clock (t, l, and me altogether) are left out: the
+// two servers' clocks tick at different instants.
+func (g *gen) meta() command {
+	key := pickW(g, w(60, pick(g, plainKeys...)), w(25, pick(g, numKeys...)),
+		w(10, pick(g, missKeys...)), w(2, key251), w(3, pick(g, "Zm9v", "azA=", "!!")))
+	binary := g.r.IntN(10) == 0
+	switch g.r.IntN(100) {
+	case 0:
+		return command{kind: "meta/bare", parts: [][]byte{[]byte(pick(g, "mg", "ms", "md", "ma", "mz k0", "me") + "\r\n")}}
+	}
+	verb := pickW(g, w(40, "mg"), w(30, "ms"), w(12, "md"), w(18, "ma"))
+	var pool []string
+	switch verb {
+	case "mg":
+		pool = []string{"s", "v", "f", "c", "k", "h", "q", "u", "O" + g.word(1, 6), "T" + g.ttl(),
+			"N" + g.ttl(), "R" + pick(g, "30", "1000")}
+	case "ms":
+		pool = []string{"T" + g.ttl(), "F" + g.flags(), "C" + pick(g, casPlaceholder, casPlaceholder, "0", "99999"), "I", "q",
+			"O" + g.word(1, 6), "k", "c", "M" + pick(g, "E", "A", "P", "R", "S", "x", "SS")}
+	case "md":
+		pool = []string{"q", "C" + pick(g, casPlaceholder, "1"), "I", "T" + g.ttl(), "k", "O" + g.word(1, 6)}
+	case "ma":
+		pool = []string{"N" + g.ttl(), "J" + pick(g, "0", "5", "18446744073709551615"), "D" + pick(g, "1", "7", "100", "x"),
+			"M" + pick(g, "I", "D", "+", "-", "X"), "q", "v", "c", "k", "O" + g.word(1, 6), "C" + pick(g, casPlaceholder, "1"), "T" + g.ttl()}
+	}
+	var flags []string
+	for _, f := range pool {
+		if g.r.IntN(3) == 0 {
+			flags = append(flags, f)
+		}
+	}
+	g.r.Shuffle(len(flags), func(i, j int) { flags[i], flags[j] = flags[j], flags[i] })
+	if binary {
+		flags = append(flags, "b")
+	}
+	if g.r.IntN(25) == 0 {
+		flags = append(flags, pick(g, "E1", "x", "v", "Tabc", "N", "O"+strings.Repeat("o", 40)))
+	}
+	cmd := command{kind: "meta/" + verb}
+	for _, f := range flags {
+		if strings.Contains(f, casPlaceholder) {
+			cmd.casKey = key
+		}
+	}
+	toks := append([]string{verb, key}, flags...)
+	if verb == "ms" {
+		val := g.value(key)
+		n := len(val)
+		if g.r.IntN(20) == 0 {
+			n += pick(g, -1, 1)
+			cmd.kind += "/badlen"
+		}
+		if n < 0 {
+			n = 0
+		}
+		toks = append([]string{verb, key, strconv.Itoa(n)}, flags...)
+		body := val + "\r\n"
+		if n+2 > len(body) {
+			body = val + strings.Repeat("x", n-len(val)) + "\r\n"
+		}
+		cmd.parts = [][]byte{[]byte(strings.Join(toks, " ") + "\r\n" + body)}
+	} else {
+		cmd.parts = [][]byte{[]byte(strings.Join(toks, " ") + "\r\n")}
+	}
+	if cmd.casKey != "" && g.r.IntN(2) == 0 {
+		// Read the CAS first so the compare can succeed.
+		g.queue = append(g.queue, cmd)
+		return command{kind: "meta/mg", parts: [][]byte{[]byte("mg " + key + " c k\r\n")}}
+	}
+	return cmd
+}
+
+// ttl is a meta TTL token value: never, expired, or far enough ahead that
+// no clock tick during a run matters.
+func (g *gen) ttl() string { return pick(g, "0", "-1", "100", "3600", "500") }

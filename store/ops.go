@@ -139,6 +139,8 @@ func (s *Store) Touch(key []byte, exptime uint32) Result {
 	sh.st.touchHits++
 	sh.st.perClass[it.cls()].touchHits++
 	it.setExptime(exptime)
+	// memcached's touch fetches with DO_UPDATE, which marks it fetched.
+	it.setIflags(it.iflags() | flagFetched)
 	s.bump(l, it, s.clock.Now())
 	return Touched
 }
@@ -405,7 +407,13 @@ func (s *Store) ArithEx(r *ArithRequest, out *ArithResult) (Result, error) {
 			out.Value, out.Exptime, out.Created = r.Initial, r.Exptime, true
 			return Stored, nil
 		}
+		// memcached's do_add_delta order: an empty value is non-numeric,
+		// then the CAS is compared, then the number parsed.
 		it := s.hdrAt(l)
+		if it.nbytes() == 0 {
+			sh.mu.Unlock()
+			return NotStored, ErrNonNumeric
+		}
 		if r.CAS != 0 && it.cas() != r.CAS {
 			sh.mu.Unlock()
 			return Exists, nil
@@ -453,7 +461,10 @@ func (s *Store) ArithEx(r *ArithRequest, out *ArithResult) (Result, error) {
 			}
 			continue
 		}
-		nit := s.fillSpare(spare, key, it.flags(), exptime, digits)
+		// memcached applies ma's T to the item do_add_delta hands back,
+		// which is the old one when the number outgrew it: the new item
+		// keeps the old TTL.
+		nit := s.fillSpare(spare, key, it.flags(), out.OldExptime, digits)
 		out.CAS = s.casFor(r.NewCAS)
 		nit.setCAS(out.CAS)
 		s.countArith(sh, it.cls(), r.Incr)
