@@ -141,6 +141,9 @@ func configFrom(c *cli.Context) (server.Config, error) {
 	cfg.Version = memcachedVersion
 	cfg.Port = c.Int("port")
 	cfg.UDPPort = c.Int("udp-port")
+	if cfg.UDPPort != 0 && c.IsSet("udp-port") && !c.IsSet("port") {
+		cfg.Port = cfg.UDPPort // memcached: -U without -p puts TCP on the same port
+	}
 	cfg.UnixSocket = c.String("unix-socket")
 	mask, err := strconv.ParseUint(c.String("unix-mask"), 8, 32)
 	if err != nil {
@@ -234,7 +237,16 @@ func runDaemon(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := srv.Listen(); err != nil {
+	inherited, err := server.SystemdListeners()
+	if err != nil {
+		return err
+	}
+	if len(inherited) > 0 {
+		// Socket activation: serve what systemd opened, ignore -p/-l/-s.
+		for _, l := range inherited {
+			srv.Serve(l)
+		}
+	} else if err := srv.Listen(); err != nil {
 		return err
 	}
 	if u := c.String("user"); u != "" {
@@ -252,6 +264,10 @@ func runDaemon(c *cli.Context) error {
 		log.Info("listening", zap.String("network", a.Network()), zap.String("addr", a.String()))
 	}
 
+	if err := server.SystemdNotify("READY=1\nSTATUS=serving\nMAINPID=" + strconv.Itoa(os.Getpid())); err != nil {
+		log.Warn("systemd notify failed", zap.Error(err))
+	}
+
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1)
 	defer signal.Stop(sigs)
@@ -261,6 +277,7 @@ func runDaemon(c *cli.Context) error {
 	case mode := <-srv.ShutdownRequested():
 		log.Info("shutting down", zap.String("requested_by", mode))
 	}
+	_ = server.SystemdNotify("STOPPING=1")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
