@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -18,7 +19,14 @@ func TestListenersFromFDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ls, err := listenersFromFDs([]int{int(f.Fd())})
+	defer f.Close()
+	// listenersFromFDs takes ownership of the descriptors it is given, as
+	// of systemd's: hand it a duplicate.
+	fd, err := syscall.Dup(int(f.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := listenersFromFDs([]int{fd})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,8 +48,17 @@ func TestListenersFromFDs(t *testing.T) {
 	if string(buf[:n]) != "VERSION 1.6.18\r\n" {
 		t.Fatalf("reply %q", buf[:n])
 	}
-	if _, err := listenersFromFDs([]int{int(os.Stdin.Fd())}); err == nil {
-		t.Fatal("stdin accepted as a listener")
+	reg, err := os.CreateTemp(t.TempDir(), "notasocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	fd2, err := syscall.Dup(int(reg.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := listenersFromFDs([]int{fd2}); err == nil {
+		t.Fatal("a regular file accepted as a listener")
 	}
 }
 
