@@ -49,6 +49,9 @@ func TestFlags(t *testing.T) {
 		{[]string{"-m", "1", "-I", "1m"}, "", "1/2 of memory max"},
 		{[]string{"-B", "http"}, "", "invalid value for binding protocol"},
 		{[]string{"-S", "-U", "11211", "--sasl-pwdb", "x"}, "", "cannot enable UDP"},
+		{[]string{"-U", "11311"}, "11311 64 1048576 4 0 false false 0s 1 ", ""},
+		{[]string{"-U", "11311", "-p", "11411"}, "11411 64 1048576 4 0 false false 0s 1 ", ""},
+		{[]string{"-U", "0"}, "11211 64 1048576 4 0 false false 0s 1 ", ""},
 		{[]string{"-S"}, "", "needs a password file"},
 	}
 	for _, tc := range tests {

@@ -1,5 +1,495 @@
 package server
 
-// processBinary handles the binary protocol. Not implemented yet: the
-// connection is closed, as memcached closes one it cannot parse.
-func (c *conn) processBinary() action { return actClose }
+import (
+	"encoding/binary"
+	"runtime"
+
+	"github.com/gocached/gocached/protocol"
+	"github.com/gocached/gocached/store"
+	"go.uber.org/zap"
+)
+
+// The binary protocol, as memcached 1.6.18's proto_bin.c answers it.
+//
+// memcached reads a request in two steps: the header, extras and key must
+// fit its 16 KB read buffer; the value of set/add/replace/append/prepend
+// and of SASL auth/step is then read straight into an item. Every other
+// command consumes only header, extras and key, whatever the body length
+// says (the rest is parsed as the next request).
+//
+// When replies reach the socket matters for one case only: a request with
+// a bad magic byte closes the connection at once, dropping the replies
+// memcached had not written yet. memcached writes its pending replies when
+// it runs out of complete requests, after every error that does not
+// swallow a body, after noop, quit and SASL continue, and every -R
+// requests; it holds them while it reads a value or swallows a refused
+// one. binState.mark and held mirror that.
+
+const (
+	saslMechMax  = 32 // memcached's MAX_SASL_MECH_LEN
+	binNoCreate  = 0xffffffff
+	binFlagsLen  = 4
+	binSetExtLen = 8
+	binIncrExt   = 20
+)
+
+// binState is a connection's binary protocol state.
+type binState struct {
+	h     protocol.BinaryHeader // the request being handled
+	op    uint8                 // its opcode, quiet variants mapped to the base one
+	quiet bool
+
+	mark  int    // c.out[:mark] is what memcached would have written by now
+	held  []byte // replies memcached holds while it reads or swallows a body
+	nreqs int    // requests left before the connection yields (-R)
+	// waited: the body being read or swallowed did not all come with its
+	// header. memcached then reads exactly the rest from the socket, so it
+	// runs out of input, and writes its replies, when the body is done.
+	waited bool
+
+	// pinned holds the CAS of the items the unwritten replies refer to:
+	// memcached's replies hold a reference until written, and incr/decr
+	// rewrites a value in place only when no one else holds the item.
+	pinned []uint64
+
+	authed   bool // SASL: authenticated
+	saslStep bool // SASL: an exchange waits for its next step
+
+	onHit func(*store.View)
+	arith store.ArithRequest
+	res   store.ArithResult
+}
+
+// processBinary handles every complete binary request in rbuf[r:w].
+func (c *conn) processBinary() action {
+	b := &c.bin
+	if b.onHit == nil {
+		b.onHit = c.binHit
+	}
+	b.mark = 0
+	if len(b.held) == 0 {
+		b.pinned = b.pinned[:0]
+	} else {
+		c.out = append(c.out, b.held...)
+		if cap(b.held) > bufSize {
+			b.held = nil
+		} else {
+			b.held = b.held[:0]
+		}
+	}
+	b.nreqs = c.s.cfg.ReqsPerEvent
+	for {
+		if c.swallow > 0 {
+			n := int64(c.w - c.r)
+			if n > c.swallow {
+				n = c.swallow
+			}
+			c.r += int(n)
+			c.swallow -= n
+			if c.swallow > 0 {
+				c.need = 0
+				b.waited = true
+				return c.binHold()
+			}
+			c.binNext()
+		}
+		buf := c.rbuf[c.r:c.w]
+		if len(buf) < protocol.BinaryHeaderLen {
+			c.need = protocol.BinaryHeaderLen
+			if len(buf) == 0 {
+				c.need = 0
+			}
+			return actMore
+		}
+		if buf[0] != protocol.BinaryRequestMagic {
+			c.out = c.out[:b.mark]
+			return actClose
+		}
+		h, _ := protocol.ParseBinaryHeader(buf)
+		hlen := protocol.BinaryHeaderLen + int(h.ExtLen) + int(h.KeyLen)
+		if hlen > bufSize {
+			// memcached's read buffer fills up before the key is in.
+			if len(buf) >= bufSize {
+				return actClose
+			}
+			c.need = bufSize
+			return actMore
+		}
+		if len(buf) < hlen {
+			c.need = hlen
+			return actMore
+		}
+		c.need = 0
+		act, need := c.binDispatch(h, hlen)
+		if need > 0 {
+			// The value is not all here yet: nothing was consumed.
+			c.need = need
+			b.waited = true
+			return c.binHold()
+		}
+		if act == actClose {
+			return actClose
+		}
+		if c.swallow == 0 {
+			c.binNext()
+		}
+	}
+}
+
+// binHold keeps the replies memcached would not have written yet out of
+// this flush.
+func (c *conn) binHold() action {
+	b := &c.bin
+	if len(c.out) > b.mark {
+		b.held = append(b.held, c.out[b.mark:]...)
+		c.out = c.out[:b.mark]
+	}
+	return actMore
+}
+
+// binNext is memcached's conn_new_cmd: one request done; after -R of them
+// the connection writes what it has and lets others run.
+func (c *conn) binNext() {
+	b := &c.bin
+	if b.waited {
+		b.waited = false
+		c.binFlushed()
+		b.nreqs = c.s.cfg.ReqsPerEvent
+		return
+	}
+	b.nreqs--
+	if b.nreqs < 0 {
+		c.binFlushed()
+		b.nreqs = c.s.cfg.ReqsPerEvent - 1
+		c.s.stats.connYields.Add(1)
+		runtime.Gosched()
+	}
+}
+
+// binFlushed marks the replies so far as written (memcached's conn_mwrite).
+func (c *conn) binFlushed() {
+	c.bin.mark = len(c.out)
+	c.bin.pinned = c.bin.pinned[:0]
+}
+
+// binError appends an error reply with memcached's text for status. A
+// positive swallow discards that many body bytes; otherwise the reply is
+// written at once.
+func (c *conn) binError(status uint16, swallow int64) {
+	c.binErrorText(status, protocol.BinaryStatusText(status), swallow)
+}
+
+func (c *conn) binErrorText(status uint16, text string, swallow int64) {
+	h := &c.bin.h
+	c.out = protocol.AppendBinaryError(c.out, h.Opcode, status, h.Opaque, text)
+	if swallow > 0 {
+		c.swallow = swallow
+	} else {
+		c.binFlushed()
+	}
+}
+
+// binReply appends a success reply with an optional value, unless the
+// command is quiet.
+func (c *conn) binReply(cas uint64, value []byte) {
+	b := &c.bin
+	if b.quiet {
+		return
+	}
+	c.out = protocol.AppendBinaryResponse(c.out, b.h.Opcode, protocol.StatusOK, 0, 0, len(value), b.h.Opaque, cas)
+	c.out = append(c.out, value...)
+}
+
+// binProtocolError is memcached's handle_binary_protocol_error: EINVAL,
+// then close.
+func (c *conn) binProtocolError(hlen int) action {
+	c.r += hlen
+	c.binError(protocol.StatusInvalid, 0)
+	return actClose
+}
+
+// binDispatch runs the request whose header, extras and key are the hlen
+// bytes at rbuf[r:]. need > 0 means its value has not all arrived: nothing
+// was consumed and need bytes from r are wanted.
+func (c *conn) binDispatch(h protocol.BinaryHeader, hlen int) (act action, need int) {
+	b := &c.bin
+	b.h = h
+	extlen, keylen, bodylen := uint32(h.ExtLen), uint32(h.KeyLen), h.BodyLen
+	ext := c.rbuf[c.r+protocol.BinaryHeaderLen : c.r+protocol.BinaryHeaderLen+int(extlen)]
+	key := c.rbuf[c.r+protocol.BinaryHeaderLen+int(extlen) : c.r+hlen]
+	if c.s.verbosity.Load() > 1 {
+		c.s.log.Debug("binary command", zap.Int64("conn", c.id), zap.Uint8("opcode", h.Opcode), zap.ByteString("key", key))
+	}
+	if keylen+extlen > bodylen {
+		c.r += hlen
+		c.binError(protocol.StatusUnknown, 0)
+		return actClose, 0
+	}
+	if c.s.cfg.SASL && !b.authed {
+		switch h.Opcode {
+		case protocol.OpSASLList, protocol.OpSASLAuth, protocol.OpSASLStep, protocol.OpVersion:
+		default:
+			c.r += hlen
+			c.binError(protocol.StatusAuthError, 0)
+			return actClose, 0
+		}
+	}
+	if keylen > protocol.KeyMaxLength {
+		return c.binProtocolError(hlen), 0
+	}
+	b.op, b.quiet = protocol.BinaryQuiet(h.Opcode)
+	switch b.op {
+	case protocol.OpVersion:
+		if extlen != 0 || keylen != 0 || bodylen != 0 {
+			return c.binProtocolError(hlen), 0
+		}
+		c.r += hlen
+		c.out = protocol.AppendBinaryResponse(c.out, h.Opcode, protocol.StatusOK, 0, 0, len(c.s.cfg.Version), h.Opaque, 0)
+		c.out = append(c.out, c.s.cfg.Version...)
+	case protocol.OpNoop:
+		if extlen != 0 || keylen != 0 || bodylen != 0 {
+			return c.binProtocolError(hlen), 0
+		}
+		c.r += hlen
+		c.binReply(0, nil)
+		c.binFlushed()
+	case protocol.OpQuit:
+		if extlen != 0 || keylen != 0 || bodylen != 0 {
+			return c.binProtocolError(hlen), 0
+		}
+		c.r += hlen
+		c.binReply(0, nil)
+		return actClose, 0
+	case protocol.OpFlush:
+		if keylen != 0 || bodylen != extlen || (extlen != 0 && extlen != 4) {
+			return c.binProtocolError(hlen), 0
+		}
+		c.r += hlen
+		if c.s.cfg.FlushDisabled {
+			c.binError(protocol.StatusAuthError, 0)
+			break
+		}
+		var delay uint32
+		if extlen == 4 {
+			delay = binary.BigEndian.Uint32(ext)
+		}
+		c.st.FlushAll(int64(delay))
+		c.binReply(0, nil)
+	case protocol.OpGet, protocol.OpGetK:
+		if extlen != 0 || bodylen != keylen || keylen == 0 {
+			return c.binProtocolError(hlen), 0
+		}
+		c.r += hlen
+		c.binGet(key, false, 0)
+	case protocol.OpTouch, protocol.OpGAT, protocol.OpGATK:
+		if extlen != 4 || keylen == 0 {
+			return c.binProtocolError(hlen), 0
+		}
+		c.r += hlen
+		c.binGet(key, true, c.st.RelTime(int64(binary.BigEndian.Uint32(ext))))
+	case protocol.OpSet, protocol.OpAdd, protocol.OpReplace:
+		if extlen != binSetExtLen || keylen == 0 || bodylen < keylen+binSetExtLen {
+			return c.binProtocolError(hlen), 0
+		}
+		return c.binUpdate(hlen, ext, key, int32(bodylen-keylen-extlen))
+	case protocol.OpAppend, protocol.OpPrepend:
+		if extlen != 0 || keylen == 0 {
+			return c.binProtocolError(hlen), 0
+		}
+		return c.binUpdate(hlen, nil, key, int32(bodylen-keylen))
+	case protocol.OpDelete:
+		if keylen == 0 || extlen != 0 || bodylen != keylen {
+			return c.binProtocolError(hlen), 0
+		}
+		c.r += hlen
+		switch c.st.Delete(key, h.CAS) {
+		case store.Deleted:
+			c.binReply(0, nil)
+		case store.Exists:
+			c.binError(protocol.StatusKeyExists, 0)
+		default:
+			c.binError(protocol.StatusKeyNotFound, 0)
+		}
+	case protocol.OpIncrement, protocol.OpDecrement:
+		if keylen == 0 || extlen != binIncrExt || bodylen != keylen+extlen {
+			return c.binProtocolError(hlen), 0
+		}
+		c.r += hlen
+		c.binArith(ext, key)
+	case protocol.OpStat:
+		if extlen != 0 {
+			return c.binProtocolError(hlen), 0
+		}
+		c.r += hlen
+		c.binStats(key)
+	case protocol.OpSASLList:
+		if extlen != 0 || keylen != 0 || bodylen != 0 {
+			return c.binProtocolError(hlen), 0
+		}
+		c.r += hlen
+		c.binSASLList()
+	case protocol.OpSASLAuth, protocol.OpSASLStep:
+		if extlen != 0 || keylen == 0 {
+			return c.binProtocolError(hlen), 0
+		}
+		return c.binSASLAuth(hlen, key, int32(bodylen-keylen))
+	default:
+		c.r += hlen
+		c.binError(protocol.StatusUnknown, int64(int32(bodylen)))
+	}
+	return actMore, 0
+}
+
+// binGet is get, getk, touch, gat and gatk with their quiet variants.
+func (c *conn) binGet(key []byte, touch bool, exptime uint32) {
+	b := &c.bin
+	var hit bool
+	if touch {
+		hit = c.st.GetAndTouch(key, exptime, b.onHit)
+	} else {
+		hit = c.st.Get(key, b.onHit)
+	}
+	switch {
+	case hit || b.quiet:
+	case b.op == protocol.OpGetK || b.op == protocol.OpGATK:
+		// A miss of a key-returning get carries the key and no text.
+		c.out = protocol.AppendBinaryResponse(c.out, b.h.Opcode, protocol.StatusKeyNotFound, 0, uint16(len(key)), 0, b.h.Opaque, 0)
+		c.out = append(c.out, key...)
+	default:
+		c.binError(protocol.StatusKeyNotFound, 0)
+	}
+}
+
+// binHit appends the reply to a get or touch hit: flags, then the key for
+// getk/gatk, then the value (not for touch).
+func (c *conn) binHit(v *store.View) {
+	b := &c.bin
+	var key, value []byte
+	if b.op == protocol.OpGetK || b.op == protocol.OpGATK {
+		key = v.Key
+	}
+	if b.op != protocol.OpTouch {
+		value = v.Value
+	}
+	if v.CAS != 0 { // under -C items cannot be told apart: never pinned
+		b.pinned = append(b.pinned, v.CAS)
+	}
+	c.out = protocol.AppendBinaryResponse(c.out, b.h.Opcode, protocol.StatusOK, binFlagsLen, uint16(len(key)), len(value), b.h.Opaque, v.CAS)
+	c.out = binary.BigEndian.AppendUint32(c.out, v.Flags)
+	c.out = append(c.out, key...)
+	c.out = append(c.out, value...)
+}
+
+// binUpdate is set, add, replace (ext holds flags and exptime), append and
+// prepend (ext nil), with a value of vlen bytes after the key.
+func (c *conn) binUpdate(hlen int, ext, key []byte, vlen int32) (action, int) {
+	b := &c.bin
+	var flags, exptime uint32
+	if ext != nil {
+		flags = binary.BigEndian.Uint32(ext)
+		exptime = binary.BigEndian.Uint32(ext[4:])
+	}
+	if vlen < 0 || !c.st.ItemSizeOK(len(key), flags, int(vlen)) {
+		// memcached cannot get an item: "Too large.", then it swallows
+		// the body (none when its length, as a C int, is negative) and
+		// writes the reply only once it needs more input.
+		c.r += hlen
+		c.out = protocol.AppendBinaryError(c.out, b.h.Opcode, protocol.StatusTooLarge, b.h.Opaque, protocol.BinaryStatusText(protocol.StatusTooLarge))
+		if vlen > 0 {
+			c.swallow = int64(vlen)
+		}
+		if b.op == protocol.OpSet {
+			// A failed set must not leave the old value behind.
+			c.req = store.Request{Mode: store.ModeSet, Key: key}
+			c.st.Refuse(&c.req, store.ErrTooLarge)
+		}
+		return actMore, 0
+	}
+	total := hlen + int(vlen)
+	if c.w-c.r < total {
+		return actMore, total
+	}
+	value := c.rbuf[c.r+hlen : c.r+total]
+	c.r += total
+	var mode store.Mode
+	switch b.op {
+	case protocol.OpSet:
+		mode = store.ModeSet
+	case protocol.OpAdd:
+		mode = store.ModeAdd
+	case protocol.OpReplace:
+		mode = store.ModeReplace
+	case protocol.OpAppend:
+		mode = store.ModeAppend
+	default:
+		mode = store.ModePrepend
+	}
+	cas := b.h.CAS
+	if c.s.cfg.NoCAS {
+		// memcached stores the request's CAS in the new item, which
+		// under -C has no room for one: it is ignored.
+		cas = 0
+	}
+	if cas != 0 && ext != nil {
+		// A CAS on set, add or replace makes it a compare-and-swap.
+		mode = store.ModeCAS
+	}
+	c.req = store.Request{Mode: mode, Key: key, Flags: flags, Exptime: c.st.RelTime(int64(exptime)), Value: value, CAS: cas}
+	res, cas, err := c.st.Store(&c.req)
+	c.req = store.Request{}
+	switch {
+	case err == store.ErrTooLarge:
+		c.out = protocol.AppendBinaryError(c.out, b.h.Opcode, protocol.StatusTooLarge, b.h.Opaque, protocol.BinaryStatusText(protocol.StatusTooLarge))
+	case err != nil:
+		// memcached fails to allocate before it reads the body, which it
+		// then swallows: the reply is not written at once.
+		c.out = protocol.AppendBinaryError(c.out, b.h.Opcode, protocol.StatusNoMemory, b.h.Opaque, "Out of memory allocating item")
+	case res == store.Stored:
+		c.binReply(cas, nil)
+	case res == store.Exists:
+		c.binError(protocol.StatusKeyExists, 0)
+	case res == store.NotFound:
+		c.binError(protocol.StatusKeyNotFound, 0)
+	case b.op == protocol.OpAdd:
+		c.binError(protocol.StatusKeyExists, 0)
+	case b.op == protocol.OpReplace:
+		c.binError(protocol.StatusKeyNotFound, 0)
+	default:
+		c.binError(protocol.StatusNotStored, 0)
+	}
+	return actMore, 0
+}
+
+// binArith is increment and decrement: extras delta, initial, expiration;
+// an expiration of 0xffffffff means a missing key is not created.
+func (c *conn) binArith(ext, key []byte) {
+	b := &c.bin
+	exptime := binary.BigEndian.Uint32(ext[16:])
+	b.arith = store.ArithRequest{
+		Key:     key,
+		Incr:    b.op == protocol.OpIncrement,
+		Delta:   binary.BigEndian.Uint64(ext),
+		CAS:     b.h.CAS,
+		Create:  exptime != binNoCreate,
+		Initial: binary.BigEndian.Uint64(ext[8:]),
+		Pinned:  b.pinned,
+	}
+	if b.arith.Create {
+		b.arith.Exptime = c.st.RelTime(int64(exptime))
+	}
+	res, err := c.st.ArithEx(&b.arith, &b.res)
+	b.arith.Key, b.arith.Pinned = nil, nil
+	switch {
+	case err == store.ErrNonNumeric:
+		c.binError(protocol.StatusDeltaBadVal, 0)
+	case err != nil:
+		c.binErrorText(protocol.StatusNoMemory, "Out of memory incrementing value", 0)
+	case res == store.NotFound:
+		c.binError(protocol.StatusKeyNotFound, 0)
+	case res == store.Exists:
+		c.binError(protocol.StatusKeyExists, 0)
+	case !b.quiet:
+		c.out = protocol.AppendBinaryResponse(c.out, b.h.Opcode, protocol.StatusOK, 0, 0, 8, b.h.Opaque, b.res.CAS)
+		c.out = binary.BigEndian.AppendUint64(c.out, b.res.Value)
+	}
+}

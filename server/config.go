@@ -10,7 +10,7 @@ import (
 // memcached flag each one mirrors; defaults are memcached 1.6.18's.
 type Config struct {
 	Port           int           // -p, TCP port; 0 = off
-	UDPPort        int           // -U, UDP port; 0 = off (not served yet)
+	UDPPort        int           // -U, UDP port; 0 = off; negative: any free port
 	UnixSocket     string        // -s, unix socket path; disables TCP
 	UnixMask       uint32        // -a, socket file mode
 	Listen         []string      // -l, addresses to bind TCP on; empty = all
@@ -86,6 +86,12 @@ func (c *Config) Validate() error {
 		return errors.New("slab_automove must be between 0 and 2")
 	case c.HashPower < 0 || c.HashPower > 32:
 		return errors.New("hashpower must be between 12 and 32")
+	case c.UDPPort != 0 && c.AuthFile != "":
+		// One UDP pseudo-connection serves every sender: nothing to
+		// authenticate.
+		return errors.New("cannot use UDP with ascii authentication enabled (-U 0 to disable)")
+	case c.UDPPort != 0 && c.SASL:
+		return errors.New("cannot enable UDP while using binary SASL authentication")
 	}
 	switch c.Protocol {
 	case "auto", "ascii", "binary":

@@ -64,6 +64,10 @@ type conn struct {
 	authed  bool // ascii auth (-Y) passed, or not required
 	authLen int  // bytes of auth data awaited, 0 while reading the line
 
+	bin binState // binary protocol state (binary.go)
+
+	udp *udpReader // set on a UDP pseudo-connection (udp.go), else nil
+
 	tok     protocol.Tokens
 	noreply bool
 	req     store.Request

@@ -32,11 +32,14 @@ type Server struct {
 	shutting    atomic.Bool
 	connWG      sync.WaitGroup
 	acceptWG    sync.WaitGroup
+	udp         []*udpSocket // -U sockets (udp.go)
+	udpWG       sync.WaitGroup
 	shutdownReq chan string
 	verbosity   atomic.Int32
 	automove    atomic.Int32
 	stats       serverStats
 	closeStore  sync.Once
+	sasl        *saslDB      // -S password file
 	asciiAuth   *credentials // -Y users; nil when ascii auth is off
 }
 
@@ -57,6 +60,13 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	var sasl *saslDB
+	if cfg.SASL {
+		var err error
+		if sasl, err = loadSASLDB(cfg.SASLPassFile); err != nil {
+			return nil, err
+		}
 	}
 	st, err := store.New(store.Options{
 		MemoryLimit:  int64(cfg.MemoryLimitMB) << 20,
@@ -79,6 +89,7 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 		start:       time.Now(),
 		conns:       make(map[*conn]struct{}),
 		shutdownReq: make(chan string, 1),
+		sasl:        sasl,
 	}
 	if cfg.AuthFile != "" {
 		if s.asciiAuth, err = loadCredentials(cfg.AuthFile); err != nil {
@@ -128,19 +139,33 @@ func (s *Server) Listen() error {
 			ls = append(ls, l)
 		}
 	}
-	if len(ls) == 0 {
-		return errors.New("no listeners: TCP port 0 and no unix socket")
+	var us []*udpSocket
+	if s.cfg.UnixSocket == "" && s.cfg.UDPPort != 0 {
+		// UDP binds the -l addresses as TCP does; a unix socket disables
+		// both, as in memcached.
+		var err error
+		if us, err = s.listenUDP(); err != nil {
+			return fail(err)
+		}
+	}
+	if len(ls) == 0 && len(us) == 0 {
+		return errors.New("no listeners: TCP and UDP port 0 and no unix socket")
 	}
 	for _, l := range ls {
 		s.Serve(l)
 	}
+	s.serveUDP(us)
 	return nil
 }
 
 // tcpAddrs turns -l and -p into listen addresses.
-func (c *Config) tcpAddrs() []string {
-	port := strconv.Itoa(c.Port)
-	if c.Port < 0 {
+func (c *Config) tcpAddrs() []string { return c.listenAddrs(c.Port) }
+
+// listenAddrs turns -l and a port (-p or -U; negative: any free port) into
+// listen addresses. An address of -l with its own port keeps it.
+func (c *Config) listenAddrs(p int) []string {
+	port := strconv.Itoa(p)
+	if p < 0 {
 		port = "0"
 	}
 	if len(c.Listen) == 0 {
@@ -252,8 +277,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for c := range s.conns {
 		c.wake()
 	}
+	s.wakeUDP()
 	s.mu.Unlock()
 	s.acceptWG.Wait()
+	s.closeUDP()
 	done := make(chan struct{})
 	go func() {
 		s.connWG.Wait()

@@ -10,15 +10,37 @@ import (
 	"github.com/gocached/gocached/protocol"
 )
 
-// statWriter appends "STAT name value" lines.
-type statWriter struct{ b []byte }
+// statWriter appends stats in the form of either protocol: text
+// "STAT name value" lines, or (bin) one binary Stat response packet per
+// stat with the name as key and the value as value, as memcached's
+// append_stats. Every stats group is written once, for both.
+type statWriter struct {
+	b      []byte
+	bin    bool
+	opaque uint32 // bin: the request's opaque, echoed in every packet
+}
 
 func (w *statWriter) str(name, v string) {
+	if w.bin {
+		w.b = protocol.AppendBinaryResponse(w.b, protocol.OpStat, protocol.StatusOK, 0, uint16(len(name)), len(v), w.opaque, 0)
+		w.b = append(w.b, name...)
+		w.b = append(w.b, v...)
+		return
+	}
 	w.b = append(w.b, "STAT "...)
 	w.b = append(w.b, name...)
 	w.b = append(w.b, ' ')
 	w.b = append(w.b, v...)
 	w.b = append(w.b, '\r', '\n')
+}
+
+// end terminates a group: END in text, an empty Stat packet in binary.
+func (w *statWriter) end() {
+	if w.bin {
+		w.b = protocol.AppendBinaryResponse(w.b, protocol.OpStat, protocol.StatusOK, 0, 0, 0, w.opaque, 0)
+		return
+	}
+	w.b = append(w.b, protocol.End...)
 }
 
 func (w *statWriter) u(name string, v uint64) { w.str(name, strconv.FormatUint(v, 10)) }
@@ -53,7 +75,8 @@ func (c *conn) cmdStats(t *protocol.Tokens) action {
 	if t.Count() == 2 {
 		w := statWriter{b: c.out}
 		s.writeGeneralStats(&w)
-		c.out = append(w.b, protocol.End...)
+		w.end()
+		c.out = w.b
 		return actMore
 	}
 	w := statWriter{b: c.out}
@@ -97,7 +120,8 @@ func (c *conn) cmdStats(t *protocol.Tokens) action {
 		c.out = append(c.out, protocol.Error...)
 		return actMore
 	}
-	c.out = append(w.b, protocol.End...)
+	w.end()
+	c.out = w.b
 	return actMore
 }
 
@@ -121,7 +145,7 @@ func (s *Server) writeGeneralStats(w *statWriter) {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	s.mu.Lock()
-	nl := int64(len(s.listeners))
+	nl := int64(len(s.listeners)) + s.udpReaders() // memcached counts UDP connections
 	nconns := int64(len(s.conns))
 	s.mu.Unlock()
 
@@ -264,7 +288,7 @@ func (s *Server) writeSettings(w *statWriter) {
 		proto = "auto-negotiate"
 	}
 	w.str("binding_protocol", proto)
-	w.yesno("auth_enabled_sasl", false)
+	w.yesno("auth_enabled_sasl", cfg.SASL)
 	w.yesno("auth_enabled_ascii", false)
 	w.i("item_size_max", int64(cfg.MaxItemSize))
 	w.yesno("maxconns_fast", true)
@@ -390,6 +414,7 @@ func (s *Server) writeConns(w *statWriter) {
 		w.str(id+":state", "conn_listening")
 		w.i(id+":secs_since_last_cmd", now-s.start.Unix())
 	}
+	s.writeUDPConns(w, now)
 	for c := range s.conns {
 		id := strconv.FormatInt(c.id, 10)
 		w.str(id+":addr", addrString(c.nc.RemoteAddr()))

@@ -16,7 +16,7 @@ func (c *conn) process() action {
 	}
 	if c.proto == protoUnknown && c.r < c.w {
 		switch {
-		case c.s.cfg.Protocol == "binary":
+		case c.s.cfg.Protocol == "binary" || c.s.cfg.SASL: // -S forces binary
 			c.proto = protoBinary
 		case c.s.cfg.Protocol == "ascii":
 			c.proto = protoText
@@ -62,14 +62,18 @@ func (c *conn) process() action {
 			}
 			return actMore
 		}
-		if n > bufSize && !largeGet(buf) {
+		if n > bufSize && c.udp == nil && !largeGet(buf) {
 			// memcached never finds the end of a line longer than its
-			// read buffer, except for get/gets, and closes.
+			// read buffer, except for get/gets, and closes. (A UDP
+			// datagram is read whole.)
 			return actClose
 		}
 		act, done := c.dispatch(line, n)
 		if !done {
 			return act
+		}
+		if c.udp != nil {
+			c.textCommandDone(act)
 		}
 		if act == actClose {
 			return actClose
@@ -239,11 +243,16 @@ func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
 		first = 2
 	}
 	start := len(c.out)
+	keys := 0
 	get := func(key []byte) bool {
 		if len(key) > protocol.KeyMaxLength {
-			c.out = append(c.out[:start], protocol.ErrBadFormat...)
+			c.out = append(c.dropReplies(start), protocol.ErrBadFormat...)
 			return false
 		}
+		if keys > 0 && c.udp != nil {
+			c.nextGetKey() // memcached: one response object per key
+		}
+		keys++
 		if touch {
 			c.st.GetAndTouch(key, exptime, fn)
 		} else {

@@ -349,6 +349,10 @@ type ArithRequest struct {
 	// Touch also sets NewExptime on a hit (meta ma T).
 	Touch      bool
 	NewExptime uint32
+	// Pinned lists the CAS of items the caller still references (replies
+	// not yet written). memcached rewrites a value in place only when
+	// nothing else holds the item, and allocates a new one otherwise.
+	Pinned []uint64
 }
 
 // ArithResult is what an arithmetic command leaves.
@@ -438,7 +442,7 @@ func (s *Store) ArithEx(r *ArithRequest, out *ArithResult) (Result, error) {
 			exptime = r.NewExptime
 		}
 		out.Value, out.Exptime = val, exptime
-		if len(digits) <= it.nbytes() {
+		if len(digits) <= it.nbytes() && !pinned(r.Pinned, it.cas()) {
 			v := it.value()
 			copy(v, digits)
 			for i := len(digits); i < len(v); i++ {
@@ -474,6 +478,15 @@ func (s *Store) ArithEx(r *ArithRequest, out *ArithResult) (Result, error) {
 		sh.mu.Unlock()
 		return Stored, nil
 	}
+}
+
+func pinned(list []uint64, cas uint64) bool {
+	for _, c := range list {
+		if c == cas {
+			return true
+		}
+	}
+	return false
 }
 
 // fillSpare writes a new item holding value into a busy chunk.
