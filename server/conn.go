@@ -78,6 +78,12 @@ type conn struct {
 	onMetaGet   func(*store.Item) bool
 	onMetaDebug func(*store.Item)
 
+	// pinned: CAS of items that unwritten text/meta replies refer to (see
+	// binState.pinned); reset whenever memcached would write its replies.
+	pinned   []uint64
+	arith    store.ArithRequest
+	arithOut store.ArithResult
+
 	mf      metaFlags // the meta command being run
 	metaErr bool      // its reply was replaced by an error
 	keyBuf  [protocol.KeyMaxLength]byte
@@ -258,6 +264,7 @@ func (c *conn) fill() (int, error) {
 
 // flush writes every pending reply with one write.
 func (c *conn) flush() error {
+	c.pinned = c.pinned[:0]
 	if len(c.out) == 0 {
 		if c.out != nil {
 			putBuf(c.out)
@@ -288,6 +295,7 @@ func (c *conn) yield() {
 	c.reqs++
 	if c.reqs >= c.s.cfg.ReqsPerEvent {
 		c.reqs = 0
+		c.pinned = c.pinned[:0]
 		c.s.stats.connYields.Add(1)
 		runtime.Gosched()
 	}

@@ -182,6 +182,7 @@ func (c *conn) cmdMeta(t *protocol.Tokens, n int) (action, bool) {
 		c.cmdMetaDebug(t)
 	case 'n':
 		c.out = append(c.out, "MN\r\n"...)
+		c.pinned = c.pinned[:0] // mn makes memcached write its replies
 	default:
 		c.out = append(c.out, protocol.Error...)
 	}
@@ -293,6 +294,11 @@ func (c *conn) metaGetItem(it *store.Item) bool {
 		case 'k':
 			c.appendMetaKey(it.Key(), it.KeyBinary())
 		}
+	}
+	if cas := it.CAS(); cas != 0 {
+		// The unwritten mg reply holds the item in memcached: a later
+		// incr/decr in this batch must not rewrite it in place.
+		c.pinned = append(c.pinned, cas)
 	}
 	if it.TokenSent() {
 		c.out = append(c.out, " Z"...)
@@ -487,7 +493,7 @@ func (c *conn) cmdMetaArith(t *protocol.Tokens) {
 		}
 	}
 	r := store.ArithRequest{Key: f.key, Incr: incr, Delta: f.delta, Create: f.vivify,
-		Initial: f.initial, Exptime: createExp, Touch: f.newTTL, NewExptime: f.exptime}
+		Initial: f.initial, Exptime: createExp, Touch: f.newTTL, NewExptime: f.exptime, Pinned: c.pinned}
 	if f.hasCAS {
 		r.CAS = f.cas
 	}

@@ -276,6 +276,7 @@ func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
 		}
 	}
 	c.out = append(c.out, protocol.End...)
+	c.pinned = c.pinned[:0] // memcached writes its replies after a get
 	return actMore
 }
 
@@ -370,7 +371,10 @@ func (c *conn) cmdArith(t *protocol.Tokens, incr bool) action {
 		c.reply(protocol.ErrBadDelta)
 		return actMore
 	}
-	v, res, err := c.st.Arith(key, incr, delta)
+	c.arith = store.ArithRequest{Key: key, Incr: incr, Delta: delta, Pinned: c.pinned}
+	res, err := c.st.ArithEx(&c.arith, &c.arithOut)
+	v := c.arithOut.Value
+	c.arith = store.ArithRequest{}
 	switch {
 	case err == store.ErrNonNumeric:
 		c.reply(protocol.ErrNonNumeric)
