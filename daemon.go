@@ -50,6 +50,7 @@ func daemonFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "enable-sasl", Aliases: []string{"S"}, Usage: "require binary SASL PLAIN authentication (forces -B binary)"},
 		&cli.StringFlag{Name: "sasl-pwdb", EnvVars: []string{"MEMCACHED_SASL_PWDB"}, Usage: "SASL password `FILE`, lines user:password (memcached's MEMCACHED_SASL_PWDB)"},
 		&cli.StringFlag{Name: "auth-file", Aliases: []string{"Y"}, Usage: "ascii authentication `FILE`, lines user:password (forces -B ascii)"},
+		&cli.StringFlag{Name: "cluster-config", Usage: "answer ElastiCache's \"config get cluster\" with `NODES`: host|ip|port or host:port, comma-separated, or @FILE (reread when it changes)"},
 		&cli.StringSliceFlag{Name: "extended", Aliases: []string{"o"}, Usage: "extended options, `KEY[=VALUE][,...]` (see below)"},
 	}
 }
@@ -181,6 +182,11 @@ func configFrom(c *cli.Context) (server.Config, error) {
 	}
 	if cfg.AuthFile != "" {
 		cfg.Protocol = "ascii"
+	}
+	if spec := c.String("cluster-config"); spec != "" {
+		if cfg.Cluster, err = server.NewClusterConfig(spec); err != nil {
+			return cfg, fmt.Errorf("--cluster-config: %w", err)
+		}
 	}
 	cfg.Backlog = c.Int("listen-backlog")
 	cfg.EnableShutdown = c.Bool("enable-shutdown")

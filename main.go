@@ -34,6 +34,7 @@ func newApp() *cli.App {
 		HideHelpCommand:        true,
 		Flags:                  daemonFlags(),
 		Action:                 runDaemon,
+		Commands:               []*cli.Command{benchCommand(), ringCommand()},
 		Description: "gocached takes memcached's flags with memcached's defaults.\n" +
 			"Extended options (-o key=value,...): " + extendedHelp(),
 	}

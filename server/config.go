@@ -39,6 +39,8 @@ type Config struct {
 	SASLPassFile string // password file for SASL, lines user:password
 	AuthFile     string // -Y: ascii auth file, lines user:password
 
+	Cluster *ClusterConfig // --cluster-config: answers "config get cluster"; nil = unknown command
+
 	now func() time.Time // store clock; tests replace it
 }
 

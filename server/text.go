@@ -166,6 +166,8 @@ func (c *conn) dispatch(line []byte, n int) (action, bool) {
 		return c.consumed(n, c.cmdSlabs(t))
 	case "lru_crawler":
 		return c.consumed(n, c.cmdLRUCrawler(t))
+	case "config":
+		return c.consumed(n, c.cmdConfig(t))
 	}
 	c.r += n
 	if bytes.HasPrefix(t.T[t.N-1], []byte("HTTP/")) {
