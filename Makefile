@@ -20,9 +20,11 @@ test:
 interop:
 	bash scripts/interop.sh
 
-# Go benchmarks of the hot paths.
+# gocached side by side with memcached 1.6.18 (gocached bench, memcslap,
+# memcaslap); rewrites the results table in BENCHMARKS.md. BENCH_GO=1 adds
+# the Go benchmarks of the hot paths.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./protocol/ ./store/ ./server/
+	bash scripts/bench.sh
 
 lint:
 	gofmt -l . | (! grep .)
@@ -31,7 +33,8 @@ lint:
 
 # Short fuzzing session of the text parser.
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzText -fuzztime 60s ./server/
+	$(GO) test -run '^$$' -fuzz FuzzText -fuzztime 45s ./server/
+	$(GO) test -run '^$$' -fuzz FuzzBinary -fuzztime 45s -fuzzminimizetime 3s ./server/
 
 clean:
 	rm -rf bin

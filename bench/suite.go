@@ -484,7 +484,7 @@ func RenderSuite(dir string) (string, error) {
 		break
 	}
 	fmt.Fprintf(&b, "Machine: %s, nproc %d, Linux %s, %s.", machine.CPU, machine.NProc, machine.Kernel, machine.Go)
-	for _, k := range []string{"date", "servers", "rounds", "elapsed"} {
+	for _, k := range []string{"date", "servers", "started as", "rounds", "elapsed"} {
 		if v := s.envValue(k); v != "" {
 			fmt.Fprintf(&b, " %s%s: %s.", strings.ToUpper(k[:1]), k[1:], v)
 		}
