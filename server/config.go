@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/gocached/gocached/store"
 )
 
 // Config is everything the daemon is started with. Field comments name the
@@ -44,7 +46,12 @@ type Config struct {
 	now func() time.Time // store clock; tests replace it
 }
 
-// DefaultConfig returns memcached's defaults.
+// DefaultGrowthFactor is gocached's default -f. memcached's is 1.25, which
+// rounds an item up by 11% on average; 1.08 wastes about 4%, so the same
+// -m holds more items (-f 1.25 restores memcached's class table).
+const DefaultGrowthFactor = store.DefaultGrowthFactor
+
+// DefaultConfig returns memcached's defaults, but for the growth factor.
 func DefaultConfig() Config {
 	return Config{
 		Port:          11211,
@@ -53,7 +60,7 @@ func DefaultConfig() Config {
 		MaxConns:      1024,
 		Threads:       4,
 		MaxItemSize:   1 << 20,
-		GrowthFactor:  1.25,
+		GrowthFactor:  DefaultGrowthFactor,
 		MinChunk:      48,
 		ReqsPerEvent:  20,
 		Protocol:      "auto",

@@ -212,7 +212,7 @@ func TestSlabRebalancing(t *testing.T) {
 	if got := c.reply("slabs reassign 1 1\r\n"); got != "SAME src and dst class are identical\r\n" {
 		t.Fatalf("slabs reassign same: %q", got)
 	}
-	if got := c.reply("slabs reassign 99 1\r\n"); got != "BADCLASS invalid src or dst class id\r\n" {
+	if got := c.reply("slabs reassign 999 1\r\n"); got != "BADCLASS invalid src or dst class id\r\n" {
 		t.Fatalf("slabs reassign bad: %q", got)
 	}
 }

@@ -243,7 +243,7 @@ func (s *Server) writeGeneralStats(w *statWriter) {
 	w.i("lrutail_reflocked", 0)
 	w.i("moves_to_cold", 0)
 	w.i("moves_to_warm", 0)
-	w.i("moves_within_lru", 0)
+	w.u("moves_within_lru", st.MovesWithinLRU)
 	w.i("direct_reclaims", 0)
 	w.i("lru_bumps_dropped", 0)
 }
@@ -364,7 +364,7 @@ func (s *Server) writeItems(w *statWriter) {
 		w.i(p+"lrutail_reflocked", 0)
 		w.i(p+"moves_to_cold", 0)
 		w.i(p+"moves_to_warm", 0)
-		w.i(p+"moves_within_lru", 0)
+		w.u(p+"moves_within_lru", cs.MovesWithinLRU)
 		w.i(p+"direct_reclaims", 0)
 		w.u(p+"hits_to_hot", 0)
 		w.u(p+"hits_to_warm", 0)

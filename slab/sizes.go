@@ -1,8 +1,9 @@
 package slab
 
-// MaxClasses bounds the number of size classes (ids 1..MaxClasses-1, as
-// memcached's 64 with class 0 reserved).
-const MaxClasses = 64
+// MaxClasses bounds the number of size classes (ids 1..MaxClasses-1; 0 is
+// reserved as in memcached). memcached caps at 64; gocached's default
+// growth factor is finer, so it allows more.
+const MaxClasses = 128
 
 // Sizes computes the chunk sizes of the classes, memcached's way: the first
 // is minSize rounded up to 8, each next one the previous times factor rounded

@@ -35,7 +35,8 @@ func (s *Store) alloc(total int) (slab.Loc, *class, error) {
 			if s.automoveLevel.Load() == 2 && !s.opts.NoEvictions {
 				s.automoveOnce()
 			}
-			if s.evictTail(c, tail, th, s.opts.NoEvictions) {
+			// Active items get a second chance, but not forever.
+			if s.evictTail(c, tail, th, s.opts.NoEvictions, tries < 40) {
 				continue
 			}
 		}
@@ -54,9 +55,12 @@ func (s *Store) alloc(total int) (slab.Loc, *class, error) {
 }
 
 // evictTail frees the item at l (found at the tail of c) if it is still
-// there: a dead item is reclaimed, a live one evicted unless onlyDead.
+// there: a dead item is reclaimed, a live one evicted unless onlyDead. With
+// rescue, a live item read more than once since it last reached the tail
+// is moved back to the head instead (a second chance, which keeps hot keys
+// of a skewed workload in memory as memcached's segmented LRU does).
 // It reports whether the caller should try allocating again.
-func (s *Store) evictTail(c *class, l slab.Loc, h uint64, onlyDead bool) bool {
+func (s *Store) evictTail(c *class, l slab.Loc, h uint64, onlyDead, rescue bool) bool {
 	sh := s.shardOf(h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -68,6 +72,17 @@ func (s *Store) evictTail(c *class, l slab.Loc, h uint64, onlyDead bool) bool {
 	if ok, _ := s.live(it, s.clock.Now()); ok {
 		if onlyDead {
 			return false
+		}
+		if f := it.iflags(); rescue && f&flagActive != 0 {
+			it.setIflags(f &^ flagActive)
+			c.mu.Lock()
+			if it.state() == stateLinked {
+				c.remove(s, l, it)
+				c.pushHead(s, l, it)
+				c.st.rescued++
+			}
+			c.mu.Unlock()
+			return true
 		}
 		s.unlink(sh, slot, l, h, reasonEvict)
 		return true

@@ -78,8 +78,12 @@ func (i *Item) MemcachedClass() int {
 }
 
 // memcachedSizes is memcached's slab class table for -n and -f: the first
-// class holds its 48-byte header plus -n, up to half a megabyte.
+// class holds its 48-byte header plus -n, up to half a megabyte. With
+// gocached's own default factor it is memcached's default table (1.25).
 func memcachedSizes(minChunk int, factor float64) []int {
+	if factor == DefaultGrowthFactor {
+		factor = 1.25
+	}
 	sizes := slab.Sizes(48+minChunk, factor, 1<<20)
 	return sizes[:len(sizes)-1] // memcached has no whole-page class
 }
@@ -134,7 +138,7 @@ func (s *Store) MetaGet(key []byte, vivify, noBump bool, fn func(*Item) (touched
 			sh.st.perClass[it.cls()].getHits++
 		}
 		if !noBump {
-			it.setIflags(it.iflags() | flagFetched)
+			markHit(it)
 			s.bump(l, it, s.clock.Now())
 		}
 		sh.mu.Unlock()

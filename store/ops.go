@@ -117,7 +117,7 @@ func (s *Store) fetch(key []byte, touch bool, exptime uint32, fn func(*View)) bo
 		fn(v)
 		*v = View{}
 	}
-	it.setIflags(it.iflags() | flagFetched)
+	markHit(it)
 	s.bump(l, it, s.clock.Now())
 	sh.mu.Unlock()
 	return true
@@ -140,7 +140,7 @@ func (s *Store) Touch(key []byte, exptime uint32) Result {
 	sh.st.perClass[it.cls()].touchHits++
 	it.setExptime(exptime)
 	// memcached's touch fetches with DO_UPDATE, which marks it fetched.
-	it.setIflags(it.iflags() | flagFetched)
+	markHit(it)
 	s.bump(l, it, s.clock.Now())
 	return Touched
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"github.com/gocached/gocached/slab"
 	"testing"
 )
 
@@ -476,7 +477,7 @@ func TestEveryClassUsable(t *testing.T) {
 			ts.Delete([]byte(key), 0)
 		}
 		st := ts.Stats()
-		if len(st.Classes) != len(sizes) || len(sizes) > 63 {
+		if len(st.Classes) != len(sizes) || len(sizes) > slab.MaxClasses-1 {
 			t.Fatalf("factor %v: %d classes in stats, %d sizes", f, len(st.Classes), len(sizes))
 		}
 	}

@@ -174,6 +174,18 @@ func (s *Store) freeBusy(l slab.Loc) {
 	c.mu.Unlock()
 }
 
+// markHit records a read: the first marks the item fetched, later ones
+// active, which earns it a second chance at the LRU tail (memcached's
+// FETCHED and ACTIVE bits).
+func markHit(it hdr) {
+	f := it.iflags()
+	if f&flagFetched == 0 {
+		it.setIflags(f | flagFetched)
+	} else if f&flagActive == 0 {
+		it.setIflags(f | flagActive)
+	}
+}
+
 // bump moves a hit item to the LRU head, at most once per bumpInterval.
 func (s *Store) bump(l slab.Loc, it hdr, now uint32) {
 	if it.atime()+bumpInterval > now {

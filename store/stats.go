@@ -29,6 +29,7 @@ type classStats struct {
 	evictedTime                                   uint32
 	reclaimed, expiredUnfetched, crawlerReclaimed uint64
 	outOfMemory                                   uint64
+	rescued                                       uint64 // second chances at the LRU tail
 }
 
 type globalStats struct {
@@ -52,7 +53,7 @@ type Stats struct {
 	Bytes, CurrItems, TotalItems                             int64
 	Evictions, Reclaimed, ExpiredUnfetched, EvictedUnfetched uint64
 	EvictedActive, CrawlerReclaimed, CrawlerItemsChecked     uint64
-	SlabsMoved, CrawlerStarts                                uint64
+	SlabsMoved, CrawlerStarts, MovesWithinLRU                uint64
 	CrawlerRunning, ReassignRunning                          bool
 	LimitMaxbytes                                            int64
 	TotalMalloced                                            int64
@@ -74,7 +75,7 @@ type ClassStats struct {
 	EvictedActive                                   uint64
 	EvictedTime                                     uint32
 	OutOfMemory, Reclaimed, ExpiredUnfetched        uint64
-	CrawlerReclaimed                                uint64
+	CrawlerReclaimed, MovesWithinLRU                uint64
 	GetHits, CmdSet, DeleteHits, IncrHits, DecrHits uint64
 	CasHits, CasBadval, TouchHits                   uint64
 }
@@ -130,7 +131,7 @@ func (s *Store) Stats() Stats {
 			Evicted: c.st.evicted, EvictedNonzero: c.st.evictedNonzero, EvictedUnfetched: c.st.evictedUnfetched,
 			EvictedActive: c.st.evictedActive, EvictedTime: c.st.evictedTime,
 			OutOfMemory: c.st.outOfMemory, Reclaimed: c.st.reclaimed, ExpiredUnfetched: c.st.expiredUnfetched,
-			CrawlerReclaimed: c.st.crawlerReclaimed,
+			CrawlerReclaimed: c.st.crawlerReclaimed, MovesWithinLRU: c.st.rescued,
 		}
 		if c.tail != slab.Nil {
 			if a := hdr(s.arena.Chunk(c.tail, HeaderSize)).atime(); a <= now {
@@ -151,6 +152,7 @@ func (s *Store) Stats() Stats {
 		st.EvictedUnfetched += cs.EvictedUnfetched
 		st.EvictedActive += cs.EvictedActive
 		st.CrawlerReclaimed += cs.CrawlerReclaimed
+		st.MovesWithinLRU += cs.MovesWithinLRU
 		st.Classes = append(st.Classes, cs)
 	}
 	st.CmdFlush = s.global.cmdFlush.Load()
