@@ -239,6 +239,12 @@ func runDaemon(c *cli.Context) error {
 	log := newLogger(cfg.Verbosity)
 	defer func() { _ = log.Sync() }()
 
+	// Signals are caught before anything listens, so a SIGTERM that
+	// arrives as soon as clients can connect still stops gracefully.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
+
 	srv, err := server.New(cfg, log)
 	if err != nil {
 		return err
@@ -274,9 +280,6 @@ func runDaemon(c *cli.Context) error {
 		log.Warn("systemd notify failed", zap.Error(err))
 	}
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1)
-	defer signal.Stop(sigs)
 	select {
 	case sig := <-sigs:
 		log.Info("shutting down", zap.Stringer("signal", sig))

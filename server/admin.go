@@ -28,7 +28,7 @@ func (c *conn) cmdSlabs(t *protocol.Tokens) action {
 			c.reply(protocol.ErrBadFormat)
 			return actMore
 		}
-		c.out = append(c.out, reassignReplies[c.st.Reassign(int(src), int(dst))]...)
+		c.out = append(c.out, reassignReplies[c.s.store.Reassign(int(src), int(dst))]...)
 	case nt >= 4 && string(t.T[1]) == "automove":
 		c.setNoreply(t)
 		level, ok := protocol.ParseUint32(t.T[2])
@@ -41,7 +41,7 @@ func (c *conn) cmdSlabs(t *protocol.Tokens) action {
 			return actMore
 		}
 		c.s.automove.Store(int32(level))
-		c.st.SetAutomove(int(level))
+		c.s.store.SetAutomove(int(level))
 		c.reply(protocol.OK)
 	default:
 		c.reply(protocol.Error)
@@ -62,7 +62,7 @@ func (c *conn) cmdLRUCrawler(t *protocol.Tokens) action {
 			c.reply(protocol.Error)
 			return actMore
 		}
-		if !c.st.KickCrawler() {
+		if !c.s.store.KickCrawler() {
 			c.out = append(c.out, "BUSY currently processing crawler request\r\n"...)
 			return actMore
 		}

@@ -62,7 +62,10 @@ type binState struct {
 
 // processBinary handles every complete binary request in rbuf[r:w].
 func (c *conn) processBinary() action {
-	b := &c.bin
+	if c.bin == nil {
+		c.bin = new(binState) // only binary connections carry it
+	}
+	b := c.bin
 	if b.onHit == nil {
 		b.onHit = c.binHit
 	}
@@ -139,7 +142,7 @@ func (c *conn) processBinary() action {
 // binHold keeps the replies memcached would not have written yet out of
 // this flush.
 func (c *conn) binHold() action {
-	b := &c.bin
+	b := c.bin
 	if len(c.out) > b.mark {
 		b.held = append(b.held, c.out[b.mark:]...)
 		c.out = c.out[:b.mark]
@@ -150,7 +153,7 @@ func (c *conn) binHold() action {
 // binNext is memcached's conn_new_cmd: one request done; after -R of them
 // the connection writes what it has and lets others run.
 func (c *conn) binNext() {
-	b := &c.bin
+	b := c.bin
 	if b.waited {
 		b.waited = false
 		c.binFlushed()
@@ -192,7 +195,7 @@ func (c *conn) binErrorText(status uint16, text string, swallow int64) {
 // binReply appends a success reply with an optional value, unless the
 // command is quiet.
 func (c *conn) binReply(cas uint64, value []byte) {
-	b := &c.bin
+	b := c.bin
 	if b.quiet {
 		return
 	}
@@ -212,7 +215,7 @@ func (c *conn) binProtocolError(hlen int) action {
 // bytes at rbuf[r:]. need > 0 means its value has not all arrived: nothing
 // was consumed and need bytes from r are wanted.
 func (c *conn) binDispatch(h protocol.BinaryHeader, hlen int) (act action, need int) {
-	b := &c.bin
+	b := c.bin
 	b.h = h
 	extlen, keylen, bodylen := uint32(h.ExtLen), uint32(h.KeyLen), h.BodyLen
 	ext := c.rbuf[c.r+protocol.BinaryHeaderLen : c.r+protocol.BinaryHeaderLen+int(extlen)]
@@ -273,7 +276,7 @@ func (c *conn) binDispatch(h protocol.BinaryHeader, hlen int) (act action, need 
 		if extlen == 4 {
 			delay = binary.BigEndian.Uint32(ext)
 		}
-		c.st.FlushAll(int64(delay))
+		c.s.store.FlushAll(int64(delay))
 		c.binReply(0, nil)
 	case protocol.OpGet, protocol.OpGetK:
 		if extlen != 0 || bodylen != keylen || keylen == 0 {
@@ -286,7 +289,7 @@ func (c *conn) binDispatch(h protocol.BinaryHeader, hlen int) (act action, need 
 			return c.binProtocolError(hlen), 0
 		}
 		c.r += hlen
-		c.binGet(key, true, c.st.RelTime(int64(binary.BigEndian.Uint32(ext))))
+		c.binGet(key, true, c.s.store.RelTime(int64(binary.BigEndian.Uint32(ext))))
 	case protocol.OpSet, protocol.OpAdd, protocol.OpReplace:
 		if extlen != binSetExtLen || keylen == 0 || bodylen < keylen+binSetExtLen {
 			return c.binProtocolError(hlen), 0
@@ -302,7 +305,7 @@ func (c *conn) binDispatch(h protocol.BinaryHeader, hlen int) (act action, need 
 			return c.binProtocolError(hlen), 0
 		}
 		c.r += hlen
-		switch c.st.Delete(key, h.CAS) {
+		switch c.s.store.Delete(key, h.CAS) {
 		case store.Deleted:
 			c.binReply(0, nil)
 		case store.Exists:
@@ -342,12 +345,12 @@ func (c *conn) binDispatch(h protocol.BinaryHeader, hlen int) (act action, need 
 
 // binGet is get, getk, touch, gat and gatk with their quiet variants.
 func (c *conn) binGet(key []byte, touch bool, exptime uint32) {
-	b := &c.bin
+	b := c.bin
 	var hit bool
 	if touch {
-		hit = c.st.GetAndTouch(key, exptime, b.onHit)
+		hit = c.s.store.GetAndTouch(key, exptime, b.onHit)
 	} else {
-		hit = c.st.Get(key, b.onHit)
+		hit = c.s.store.Get(key, b.onHit)
 	}
 	switch {
 	case hit || b.quiet:
@@ -363,7 +366,7 @@ func (c *conn) binGet(key []byte, touch bool, exptime uint32) {
 // binHit appends the reply to a get or touch hit: flags, then the key for
 // getk/gatk, then the value (not for touch).
 func (c *conn) binHit(v *store.View) {
-	b := &c.bin
+	b := c.bin
 	var key, value []byte
 	if b.op == protocol.OpGetK || b.op == protocol.OpGATK {
 		key = v.Key
@@ -383,13 +386,13 @@ func (c *conn) binHit(v *store.View) {
 // binUpdate is set, add, replace (ext holds flags and exptime), append and
 // prepend (ext nil), with a value of vlen bytes after the key.
 func (c *conn) binUpdate(hlen int, ext, key []byte, vlen int32) (action, int) {
-	b := &c.bin
+	b := c.bin
 	var flags, exptime uint32
 	if ext != nil {
 		flags = binary.BigEndian.Uint32(ext)
 		exptime = binary.BigEndian.Uint32(ext[4:])
 	}
-	if vlen < 0 || !c.st.ItemSizeOK(len(key), flags, int(vlen)) {
+	if vlen < 0 || !c.s.store.ItemSizeOK(len(key), flags, int(vlen)) {
 		// memcached cannot get an item: "Too large.", then it swallows
 		// the body (none when its length, as a C int, is negative) and
 		// writes the reply only once it needs more input.
@@ -400,8 +403,8 @@ func (c *conn) binUpdate(hlen int, ext, key []byte, vlen int32) (action, int) {
 		}
 		if b.op == protocol.OpSet {
 			// A failed set must not leave the old value behind.
-			c.req = store.Request{Mode: store.ModeSet, Key: key}
-			c.st.Refuse(&c.req, store.ErrTooLarge)
+			c.sc.req = store.Request{Mode: store.ModeSet, Key: key}
+			c.s.store.Refuse(&c.sc.req, store.ErrTooLarge)
 		}
 		return actMore, 0
 	}
@@ -434,9 +437,9 @@ func (c *conn) binUpdate(hlen int, ext, key []byte, vlen int32) (action, int) {
 		// A CAS on set, add or replace makes it a compare-and-swap.
 		mode = store.ModeCAS
 	}
-	c.req = store.Request{Mode: mode, Key: key, Flags: flags, Exptime: c.st.RelTime(int64(exptime)), Value: value, CAS: cas}
-	res, cas, err := c.st.Store(&c.req)
-	c.req = store.Request{}
+	c.sc.req = store.Request{Mode: mode, Key: key, Flags: flags, Exptime: c.s.store.RelTime(int64(exptime)), Value: value, CAS: cas}
+	res, cas, err := c.s.store.Store(&c.sc.req)
+	c.sc.req = store.Request{}
 	switch {
 	case err == store.ErrTooLarge:
 		c.out = protocol.AppendBinaryError(c.out, b.h.Opcode, protocol.StatusTooLarge, b.h.Opaque, protocol.BinaryStatusText(protocol.StatusTooLarge))
@@ -463,7 +466,7 @@ func (c *conn) binUpdate(hlen int, ext, key []byte, vlen int32) (action, int) {
 // binArith is increment and decrement: extras delta, initial, expiration;
 // an expiration of 0xffffffff means a missing key is not created.
 func (c *conn) binArith(ext, key []byte) {
-	b := &c.bin
+	b := c.bin
 	exptime := binary.BigEndian.Uint32(ext[16:])
 	b.arith = store.ArithRequest{
 		Key:     key,
@@ -475,9 +478,9 @@ func (c *conn) binArith(ext, key []byte) {
 		Pinned:  b.pinned,
 	}
 	if b.arith.Create {
-		b.arith.Exptime = c.st.RelTime(int64(exptime))
+		b.arith.Exptime = c.s.store.RelTime(int64(exptime))
 	}
-	res, err := c.st.ArithEx(&b.arith, &b.res)
+	res, err := c.s.store.ArithEx(&b.arith, &b.res)
 	b.arith.Key, b.arith.Pinned = nil, nil
 	switch {
 	case err == store.ErrNonNumeric:

@@ -30,6 +30,9 @@ func feedBinary(s *Server, pieces ...[]byte) []byte {
 			}
 		}
 	}
+	if c.bin == nil {
+		return out
+	}
 	return append(out, c.bin.held...)
 }
 

@@ -1,6 +1,11 @@
 package server
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/gocached/gocached/protocol"
+	"github.com/gocached/gocached/store"
+)
 
 // Read and write buffers are pooled: a connection holds one only while it
 // has bytes to parse or replies to send, so idle connections cost neither.
@@ -20,4 +25,37 @@ func putBuf(b []byte) {
 	}
 	b = b[:cap(b)]
 	bufPool.Put(&b)
+}
+
+// scratch is what parsing one batch of requests needs besides the
+// connection's own state: tokens, a decoded key, meta flags and the store
+// requests being built.
+type scratch struct {
+	tok      protocol.Tokens
+	keyBuf   [protocol.KeyMaxLength]byte
+	mf       metaFlags
+	req      store.Request
+	arith    store.ArithRequest
+	arithOut store.ArithResult
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// takeScratch gives the connection its parse scratch for one batch.
+func (c *conn) takeScratch() {
+	if c.sc == nil {
+		c.sc = scratchPool.Get().(*scratch)
+	}
+}
+
+// dropScratch returns it, cleared of references into buffers and items.
+func (c *conn) dropScratch() {
+	if c.sc == nil {
+		return
+	}
+	c.sc.req = store.Request{}
+	c.sc.arith = store.ArithRequest{}
+	c.sc.mf.key = nil
+	scratchPool.Put(c.sc)
+	c.sc = nil
 }

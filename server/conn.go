@@ -10,7 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gocached/gocached/protocol"
 	"github.com/gocached/gocached/store"
 	"go.uber.org/zap"
 )
@@ -45,7 +44,6 @@ const (
 
 type conn struct {
 	s        *Server
-	st       *store.Store
 	nc       net.Conn
 	rc       syscall.RawConn // nil when nc is not a socket
 	listener net.Addr
@@ -59,19 +57,13 @@ type conn struct {
 
 	swallow int64 // bytes of a refused data block still to discard
 
-	proto uint8 // protoUnknown until the first byte arrives
+	authLen int // bytes of auth data awaited, 0 while reading the line
 
-	authed  bool // ascii auth (-Y) passed, or not required
-	authLen int  // bytes of auth data awaited, 0 while reading the line
-
-	bin binState // binary protocol state (binary.go)
+	bin *binState // binary protocol state (binary.go), nil until binary is spoken
 
 	udp *udpReader // set on a UDP pseudo-connection (udp.go), else nil
 
-	tok     protocol.Tokens
-	noreply bool
-	req     store.Request
-	reqs    int // commands since the last yield
+	reqs int // commands since the last yield
 
 	onGet       func(*store.View)
 	onGets      func(*store.View)
@@ -80,22 +72,29 @@ type conn struct {
 
 	// pinned: CAS of items that unwritten text/meta replies refer to (see
 	// binState.pinned); reset whenever memcached would write its replies.
-	pinned   []uint64
-	arith    store.ArithRequest
-	arithOut store.ArithResult
+	pinned []uint64
 
-	mf      metaFlags // the meta command being run
-	metaErr bool      // its reply was replaced by an error
-	keyBuf  [protocol.KeyMaxLength]byte
+	// sc is parse scratch, held only while process runs, so that an idle
+	// connection does not carry it.
+	sc *scratch
 
-	state   atomic.Int32
 	lastCmd atomic.Int64 // unix seconds
+	state   atomic.Int32
 
+	// Small fields together, so that an idle connection stays in a small
+	// allocation size class.
+	proto   uint8 // protoUnknown until the first byte arrives
+	authed  bool  // ascii auth (-Y) passed, or not required
+	noreply bool
+	metaErr bool // the meta command's reply was replaced by an error
+
+	readFn  func(uintptr) bool // readFD, bound on first use
+	readN   int
 	readErr error
 }
 
 func newConn(s *Server, nc net.Conn, l net.Listener) *conn {
-	c := &conn{s: s, st: s.store, nc: nc, listener: l.Addr()}
+	c := &conn{s: s, nc: nc, listener: l.Addr()}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.rc = rc
@@ -106,10 +105,6 @@ func newConn(s *Server, nc net.Conn, l net.Listener) *conn {
 	c.id = s.nextID
 	s.mu.Unlock()
 	c.authed = s.asciiAuth == nil
-	c.onGet = c.appendGet
-	c.onGets = c.appendGets
-	c.onMetaGet = c.metaGetItem
-	c.onMetaDebug = c.metaDebugItem
 	c.lastCmd.Store(time.Now().Unix())
 	return c
 }
@@ -227,39 +222,44 @@ func (c *conn) fill() (int, error) {
 		c.w += n
 		return n, err
 	}
-	n := 0
-	c.readErr = nil
+	c.readN, c.readErr = 0, nil
 	c.state.Store(stateWaiting)
-	err := c.rc.Read(func(fd uintptr) bool {
-		c.prepareRead()
-		for {
-			m, e := syscall.Read(int(fd), c.rbuf[c.w:])
-			switch {
-			case e == syscall.EINTR:
-				continue
-			case e == syscall.EAGAIN:
-				if c.r == c.w && c.need == 0 {
-					putBuf(c.rbuf)
-					c.rbuf = nil
-					c.r, c.w = 0, 0
-				}
-				return false
-			case e != nil:
-				c.readErr = os.NewSyscallError("read", e)
-			case m == 0:
-				c.readErr = io.EOF
-			default:
-				c.state.Store(stateRead)
-				n = m
-				c.w += m
-			}
-			return true
-		}
-	})
-	if err != nil {
+	if c.readFn == nil {
+		c.readFn = c.readFD // bound once: a closure per read would allocate
+	}
+	if err := c.rc.Read(c.readFn); err != nil {
 		return 0, err
 	}
-	return n, c.readErr
+	return c.readN, c.readErr
+}
+
+// readFD is the RawConn read callback: it takes the read buffer only when
+// the socket has data, and gives it back when it turns out not to.
+func (c *conn) readFD(fd uintptr) bool {
+	c.prepareRead()
+	for {
+		m, e := syscall.Read(int(fd), c.rbuf[c.w:])
+		switch {
+		case e == syscall.EINTR:
+			continue
+		case e == syscall.EAGAIN:
+			if c.r == c.w && c.need == 0 {
+				putBuf(c.rbuf)
+				c.rbuf = nil
+				c.r, c.w = 0, 0
+			}
+			return false
+		case e != nil:
+			c.readErr = os.NewSyscallError("read", e)
+		case m == 0:
+			c.readErr = io.EOF
+		default:
+			c.state.Store(stateRead)
+			c.readN = m
+			c.w += m
+		}
+		return true
+	}
 }
 
 // flush writes every pending reply with one write.

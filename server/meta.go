@@ -47,10 +47,10 @@ type metaFlags struct {
 }
 
 // metaPreparse is memcached's _meta_flag_preparse: it checks every flag
-// from token start on and records them in c.mf. It returns the error line
+// from token start on and records them in c.sc.mf. It returns the error line
 // to send, or "" when the flags are good.
 func (c *conn) metaPreparse(t *protocol.Tokens, start int) string {
-	f := &c.mf
+	f := &c.sc.mf
 	*f = metaFlags{key: t.T[1], delta: 1}
 	errstr := errBadFormat
 	hasErr := false
@@ -60,7 +60,7 @@ func (c *conn) metaPreparse(t *protocol.Tokens, start int) string {
 			errstr, hasErr = errBadToken, true
 			return
 		}
-		*dst = c.st.RelTime(int64(v))
+		*dst = c.s.store.RelTime(int64(v))
 	}
 	for i := start; i < t.N; i++ {
 		tok := t.T[i]
@@ -71,11 +71,11 @@ func (c *conn) metaPreparse(t *protocol.Tokens, start int) string {
 		f.seen[o>>6] |= 1 << (o & 63)
 		switch o {
 		case 'b':
-			n := protocol.DecodeBase64Key(c.keyBuf[:], t.T[1])
+			n := protocol.DecodeBase64Key(c.sc.keyBuf[:], t.T[1])
 			if n == 0 {
 				errstr, hasErr = "CLIENT_ERROR error decoding key\r\n", true
 			}
-			f.key = c.keyBuf[:n]
+			f.key = c.sc.keyBuf[:n]
 			f.keyBinary = true
 		case 'N':
 			f.vivify = true
@@ -160,7 +160,7 @@ func (c *conn) appendOpaqueKey(t *protocol.Tokens, from, start int) bool {
 			c.out = append(c.out, ' ')
 			c.out = append(c.out, tok...)
 		case 'k':
-			c.appendMetaKey(c.mf.key, c.mf.keyBinary)
+			c.appendMetaKey(c.sc.mf.key, c.sc.mf.keyBinary)
 		}
 	}
 	return true
@@ -216,7 +216,10 @@ func (c *conn) cmdMetaGet(t *protocol.Tokens) {
 	}
 	start := len(c.out)
 	c.metaErr = false
-	hit := c.st.MetaGet(c.mf.key, c.mf.vivify, c.mf.noUpdate, c.onMetaGet)
+	if c.onMetaGet == nil {
+		c.onMetaGet = c.metaGetItem // bound once per connection, on first use
+	}
+	hit := c.s.store.MetaGet(c.sc.mf.key, c.sc.mf.vivify, c.sc.mf.noUpdate, c.onMetaGet)
 	if c.metaErr {
 		return
 	}
@@ -227,7 +230,7 @@ func (c *conn) cmdMetaGet(t *protocol.Tokens) {
 	if !c.appendOpaqueKey(t, 2, start) {
 		return
 	}
-	if c.mf.noReply {
+	if c.sc.mf.noReply {
 		c.out = c.out[:start]
 		return
 	}
@@ -237,9 +240,9 @@ func (c *conn) cmdMetaGet(t *protocol.Tokens) {
 // metaGetItem builds mg's reply for a hit or a vivified item, under the
 // item's lock. It reports whether the TTL was set (T).
 func (c *conn) metaGetItem(it *store.Item) bool {
-	f, t := &c.mf, &c.tok
+	f, t := &c.sc.mf, &c.sc.tok
 	start := len(c.out)
-	now := c.st.Now()
+	now := c.s.store.Now()
 	won, touched := false, false
 	if f.value {
 		c.out = append(c.out, "VA "...)
@@ -346,7 +349,7 @@ func (c *conn) cmdMetaSet(t *protocol.Tokens, n int) (action, bool) {
 	}
 	total := int(vlen) + 2
 	errstr := c.metaPreparse(t, 3)
-	f := &c.mf
+	f := &c.sc.mf
 	mode := store.ModeSet
 	if errstr == "" {
 		for i := 3; i < t.N; i++ {
@@ -370,11 +373,11 @@ func (c *conn) cmdMetaSet(t *protocol.Tokens, n int) (action, bool) {
 		if f.hasCAS && (mode == store.ModeSet || mode == store.ModeReplace) {
 			mode = store.ModeCAS
 		}
-		if errstr == "" && !c.st.ItemSizeOK(len(f.key), f.clientFlag, int(vlen)) {
+		if errstr == "" && !c.s.store.ItemSizeOK(len(f.key), f.clientFlag, int(vlen)) {
 			errstr = string(protocol.ErrTooLarge)
 			// memcached drops the old value whatever the mode.
-			c.req = store.Request{Mode: store.ModeSet, Key: f.key}
-			c.st.Refuse(&c.req, store.ErrTooLarge)
+			c.sc.req = store.Request{Mode: store.ModeSet, Key: f.key}
+			c.s.store.Refuse(&c.sc.req, store.ErrTooLarge)
 		}
 	}
 	if errstr != "" {
@@ -391,12 +394,12 @@ func (c *conn) cmdMetaSet(t *protocol.Tokens, n int) (action, bool) {
 		c.out = append(c.out, protocol.ErrBadChunk...)
 		return actMore, true
 	}
-	c.req = store.Request{Mode: mode, Key: f.key, Flags: f.clientFlag, Exptime: f.exptime,
+	c.sc.req = store.Request{Mode: mode, Key: f.key, Flags: f.clientFlag, Exptime: f.exptime,
 		Value: data[:vlen], KeyBinary: f.keyBinary, Stale: f.setStale && mode == store.ModeCAS}
 	if f.hasCAS {
-		c.req.CAS = f.cas
+		c.sc.req.CAS = f.cas
 	}
-	res, cas, err := c.st.Store(&c.req)
+	res, cas, err := c.s.store.Store(&c.sc.req)
 	switch {
 	case err == store.ErrTooLarge:
 		c.out = append(c.out, protocol.ErrTooLarge...)
@@ -448,14 +451,14 @@ func (c *conn) cmdMetaDelete(t *protocol.Tokens) {
 		c.out = append(c.out, errBadFlag...)
 		return
 	}
-	f := &c.mf
+	f := &c.sc.mf
 	start := len(c.out)
 	c.out = append(c.out, "HD"...)
 	if !c.appendOpaqueKey(t, 2, start) {
 		return
 	}
 	o := store.MetaDeleteOptions{HasCAS: f.hasCAS, CAS: f.cas, Invalidate: f.setStale, SetExptime: f.newTTL, Exptime: f.exptime}
-	res := c.st.MetaDelete(f.key, &o)
+	res := c.s.store.MetaDelete(f.key, &o)
 	if res == store.Deleted && f.noReply {
 		c.out = c.out[:start]
 		return
@@ -472,7 +475,7 @@ func (c *conn) cmdMetaArith(t *protocol.Tokens) {
 		c.out = append(c.out, errBadFlag...)
 		return
 	}
-	f := &c.mf
+	f := &c.sc.mf
 	incr := true
 	switch f.mode {
 	case 0, 'I', '+':
@@ -498,7 +501,7 @@ func (c *conn) cmdMetaArith(t *protocol.Tokens) {
 		r.CAS = f.cas
 	}
 	var out store.ArithResult
-	res, err := c.st.ArithEx(&r, &out)
+	res, err := c.s.store.ArithEx(&r, &out)
 	start := len(c.out)
 	switch {
 	case err == store.ErrNonNumeric:
@@ -522,7 +525,7 @@ func (c *conn) cmdMetaArith(t *protocol.Tokens) {
 	} else {
 		c.out = append(c.out, "HD"...)
 	}
-	now := c.st.Now()
+	now := c.s.store.Now()
 	exp := out.OldExptime
 	for i := 2; i < t.N; i++ {
 		switch tok := t.T[i]; tok[0] {
@@ -567,20 +570,23 @@ func (c *conn) cmdMetaDebug(t *protocol.Tokens) {
 	}
 	key := t.T[1]
 	if t.Count() >= 4 && string(t.T[2]) == "b" {
-		n := protocol.DecodeBase64Key(c.keyBuf[:], key)
+		n := protocol.DecodeBase64Key(c.sc.keyBuf[:], key)
 		if n == 0 {
 			c.out = append(c.out, errBadFormat...)
 			return
 		}
-		key = c.keyBuf[:n]
+		key = c.sc.keyBuf[:n]
 	}
-	if !c.st.Peek(key, c.onMetaDebug) {
+	if c.onMetaDebug == nil {
+		c.onMetaDebug = c.metaDebugItem
+	}
+	if !c.s.store.Peek(key, c.onMetaDebug) {
 		c.out = append(c.out, "EN\r\n"...)
 	}
 }
 
 func (c *conn) metaDebugItem(it *store.Item) {
-	now := c.st.Now()
+	now := c.s.store.Now()
 	c.out = append(c.out, "ME "...)
 	if it.KeyBinary() {
 		c.out = protocol.AppendBase64(c.out, it.Key())

@@ -105,7 +105,7 @@ func (c *conn) binSASLList() {
 // value (vlen bytes) the client's data. PLAIN with no data asks for it in
 // a step (status "auth continue").
 func (c *conn) binSASLAuth(hlen int, mech []byte, vlen int32) (action, int) {
-	b := &c.bin
+	b := c.bin
 	if !c.s.cfg.SASL {
 		c.r += hlen
 		c.binError(protocol.StatusUnknown, int64(vlen))
@@ -116,7 +116,7 @@ func (c *conn) binSASLAuth(hlen int, mech []byte, vlen int32) (action, int) {
 		c.binError(protocol.StatusInvalid, int64(vlen))
 		return actMore, 0
 	}
-	if vlen < 0 || !c.st.ItemSizeOK(len(mech), 0, int(vlen)) {
+	if vlen < 0 || !c.s.store.ItemSizeOK(len(mech), 0, int(vlen)) {
 		// memcached reads the data into an item, and cannot get one
 		// (nor swallows a body length past 2 GiB).
 		c.r += hlen

@@ -14,6 +14,8 @@ func (c *conn) process() action {
 	if c.out == nil {
 		c.out = getBuf()[:0]
 	}
+	c.takeScratch()
+	defer c.dropScratch()
 	if c.proto == protoUnknown && c.r < c.w {
 		switch {
 		case c.s.cfg.Protocol == "binary" || c.s.cfg.SASL: // -S forces binary
@@ -100,7 +102,7 @@ func largeGet(buf []byte) bool {
 // false when the command needs more bytes (its data block) and nothing was
 // consumed; otherwise the line (and any data) has been consumed.
 func (c *conn) dispatch(line []byte, n int) (action, bool) {
-	t := &c.tok
+	t := &c.sc.tok
 	t.Tokenize(line)
 	c.noreply = false
 	if c.s.verbosity.Load() > 1 {
@@ -229,6 +231,9 @@ func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
 		c.reply(protocol.Error)
 		return actMore
 	}
+	if c.onGet == nil {
+		c.onGet, c.onGets = c.appendGet, c.appendGets // bound on first use
+	}
 	fn := c.onGet
 	if withCAS {
 		fn = c.onGets
@@ -241,7 +246,7 @@ func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
 			c.out = append(c.out, protocol.ErrBadExptime...)
 			return actMore
 		}
-		exptime = c.st.RelTime(int64(e))
+		exptime = c.s.store.RelTime(int64(e))
 		first = 2
 	}
 	start := len(c.out)
@@ -256,9 +261,9 @@ func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
 		}
 		keys++
 		if touch {
-			c.st.GetAndTouch(key, exptime, fn)
+			c.s.store.GetAndTouch(key, exptime, fn)
 		} else {
-			c.st.Get(key, fn)
+			c.s.store.Get(key, fn)
 		}
 		return true
 	}
@@ -323,11 +328,11 @@ func (c *conn) cmdUpdate(t *protocol.Tokens, n int, mode store.Mode, handleCAS b
 		return actMore, true
 	}
 	total := int64(vlen) + 2
-	if !c.st.ItemSizeOK(len(key), flags, int(vlen)) {
+	if !c.s.store.ItemSizeOK(len(key), flags, int(vlen)) {
 		c.r += n
 		c.reply(protocol.ErrTooLarge)
-		c.req = store.Request{Mode: mode, Key: key}
-		c.st.Refuse(&c.req, store.ErrTooLarge)
+		c.sc.req = store.Request{Mode: mode, Key: key}
+		c.s.store.Refuse(&c.sc.req, store.ErrTooLarge)
 		c.swallow = total
 		return actMore, true
 	}
@@ -341,8 +346,8 @@ func (c *conn) cmdUpdate(t *protocol.Tokens, n int, mode store.Mode, handleCAS b
 		c.reply(protocol.ErrBadChunk)
 		return actMore, true
 	}
-	c.req = store.Request{Mode: mode, Key: key, Flags: flags, Exptime: c.st.RelTime(int64(exptime)), Value: data[:vlen], CAS: casIn}
-	res, _, err := c.st.Store(&c.req)
+	c.sc.req = store.Request{Mode: mode, Key: key, Flags: flags, Exptime: c.s.store.RelTime(int64(exptime)), Value: data[:vlen], CAS: casIn}
+	res, _, err := c.s.store.Store(&c.sc.req)
 	switch {
 	case err == store.ErrTooLarge:
 		c.reply(protocol.ErrTooLarge)
@@ -373,10 +378,10 @@ func (c *conn) cmdArith(t *protocol.Tokens, incr bool) action {
 		c.reply(protocol.ErrBadDelta)
 		return actMore
 	}
-	c.arith = store.ArithRequest{Key: key, Incr: incr, Delta: delta, Pinned: c.pinned}
-	res, err := c.st.ArithEx(&c.arith, &c.arithOut)
-	v := c.arithOut.Value
-	c.arith = store.ArithRequest{}
+	c.sc.arith = store.ArithRequest{Key: key, Incr: incr, Delta: delta, Pinned: c.pinned}
+	res, err := c.s.store.ArithEx(&c.sc.arith, &c.sc.arithOut)
+	v := c.sc.arithOut.Value
+	c.sc.arith = store.ArithRequest{}
 	switch {
 	case err == store.ErrNonNumeric:
 		c.reply(protocol.ErrNonNumeric)
@@ -409,7 +414,7 @@ func (c *conn) cmdDelete(t *protocol.Tokens) action {
 		c.reply(protocol.ErrBadFormat)
 		return actMore
 	}
-	c.reply(storeReplies[c.st.Delete(key, 0)])
+	c.reply(storeReplies[c.s.store.Delete(key, 0)])
 	return actMore
 }
 
@@ -423,7 +428,7 @@ func (c *conn) cmdTouch(t *protocol.Tokens) action {
 		c.reply(protocol.ErrBadExptime)
 		return actMore
 	}
-	c.reply(storeReplies[c.st.Touch(key, c.st.RelTime(int64(e)))])
+	c.reply(storeReplies[c.s.store.Touch(key, c.s.store.RelTime(int64(e)))])
 	return actMore
 }
 
@@ -433,7 +438,7 @@ func (c *conn) cmdFlushAll(t *protocol.Tokens) action {
 	}
 	c.setNoreply(t)
 	if c.s.cfg.FlushDisabled {
-		c.st.CountFlush()
+		c.s.store.CountFlush()
 		c.reply(protocol.ErrFlushOff)
 		return actMore
 	}
@@ -449,7 +454,7 @@ func (c *conn) cmdFlushAll(t *protocol.Tokens) action {
 			return actMore
 		}
 	}
-	c.st.FlushAll(int64(delay))
+	c.s.store.FlushAll(int64(delay))
 	c.reply(protocol.OK)
 	return actMore
 }

@@ -134,7 +134,7 @@ func newUDPReader(s *Server, pc *net.UDPConn, id int64) *udpReader {
 		buf:   make([]byte, udpReadBufSize),
 		pkt:   make([]byte, udpMaxPayload),
 	}
-	c := &conn{s: s, st: s.store, listener: u.local, id: id, udp: u}
+	c := &conn{s: s, listener: u.local, id: id, udp: u}
 	c.rbuf = u.buf
 	c.out = make([]byte, 0, bufSize)
 	c.authed = s.asciiAuth == nil // Validate refuses -Y with -U
@@ -287,13 +287,15 @@ func (u *udpReader) handle(n int) {
 	if u.buf[udpHeaderSize] == protocol.BinaryRequestMagic {
 		c.proto = protoBinary
 	}
-	c.bin.waited = false
+	if c.bin != nil {
+		c.bin.waited = false
+	}
 	u.cmds = 0
 	act := c.process()
 	// Replies the binary protocol holds back while a value is missing are
 	// this datagram's: they go now. Nothing carries over to the next
 	// datagram, which may come from anyone.
-	if len(c.bin.held) > 0 {
+	if c.bin != nil && len(c.bin.held) > 0 {
 		c.out = append(c.out, c.bin.held...)
 		c.bin.held = c.bin.held[:0]
 	}
@@ -319,8 +321,8 @@ func (u *udpReader) handle(n int) {
 func (c *conn) textCommandDone(act action) {
 	u := c.udp
 	var cmd []byte
-	if c.tok.N > 0 {
-		cmd = c.tok.T[0]
+	if c.sc.tok.N > 0 {
+		cmd = c.sc.tok.T[0]
 	}
 	meta := len(cmd) == 2 && cmd[0] == 'm'
 	// An empty reply is a silenced one for noreply and meta's q flag.
