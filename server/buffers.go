@@ -13,9 +13,10 @@ const (
 	bufSize = 16 << 10 // memcached's READ_BUFFER_SIZE
 )
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+// The pool holds array pointers: putting a slice would allocate its header.
+var bufPool = sync.Pool{New: func() any { return new([bufSize]byte) }}
 
-func getBuf() []byte { return *(bufPool.Get().(*[]byte)) }
+func getBuf() []byte { return bufPool.Get().(*[bufSize]byte)[:] }
 
 // putBuf gives a buffer back. Only buffers of the pooled size are kept, so
 // every read sees the same 16 KB window memcached's read buffer has.
@@ -23,8 +24,7 @@ func putBuf(b []byte) {
 	if cap(b) != bufSize {
 		return
 	}
-	b = b[:cap(b)]
-	bufPool.Put(&b)
+	bufPool.Put((*[bufSize]byte)(b[:bufSize]))
 }
 
 // scratch is what parsing one batch of requests needs besides the
