@@ -126,8 +126,11 @@ func (s *Store) MetaGet(key []byte, vivify, noBump bool, fn func(*Item) (touched
 			l, spare, created = spare, slab.Nil, true
 		}
 		it := s.hdrAt(l)
-		ref := Item{s: s, it: it, created: created}
-		touched := fn(&ref)
+		// The shard's scratch Item: a local would escape through fn.
+		ref := &sh.item
+		*ref = Item{s: s, it: it, created: created}
+		touched := fn(ref)
+		*ref = Item{}
 		if touched {
 			sh.st.cmdTouch++
 			sh.st.touchHits++
@@ -160,8 +163,10 @@ func (s *Store) Peek(key []byte, fn func(*Item)) bool {
 	if l == slab.Nil {
 		return false
 	}
-	ref := Item{s: s, it: s.hdrAt(l)}
-	fn(&ref)
+	ref := &sh.item
+	*ref = Item{s: s, it: s.hdrAt(l)}
+	fn(ref)
+	*ref = Item{}
 	return true
 }
 

@@ -12,6 +12,7 @@ type shard struct {
 	idx  index
 	st   shardStats
 	view View     // handed to readers' callbacks under mu
+	item Item     // handed to meta callbacks under mu
 	_    [64]byte // keep neighbouring shards' locks off one cache line
 }
 
