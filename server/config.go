@@ -46,12 +46,11 @@ type Config struct {
 	now func() time.Time // store clock; tests replace it
 }
 
-// DefaultGrowthFactor is gocached's default -f. memcached's is 1.25, which
-// rounds an item up by 11% on average; 1.08 wastes about 4%, so the same
-// -m holds more items (-f 1.25 restores memcached's class table).
+// DefaultGrowthFactor is the default -f, memcached's 1.25. Larger caches
+// can use -f 1.08 to round items up less (see store.DefaultGrowthFactor).
 const DefaultGrowthFactor = store.DefaultGrowthFactor
 
-// DefaultConfig returns memcached's defaults, but for the growth factor.
+// DefaultConfig returns memcached's defaults.
 func DefaultConfig() Config {
 	return Config{
 		Port:          11211,

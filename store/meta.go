@@ -78,12 +78,8 @@ func (i *Item) MemcachedClass() int {
 }
 
 // memcachedSizes is memcached's slab class table for -n and -f: the first
-// class holds its 48-byte header plus -n, up to half a megabyte. With
-// gocached's own default factor it is memcached's default table (1.25).
+// class holds its 48-byte header plus -n, up to half a megabyte.
 func memcachedSizes(minChunk int, factor float64) []int {
-	if factor == DefaultGrowthFactor {
-		factor = 1.25
-	}
 	sizes := slab.Sizes(48+minChunk, factor, 1<<20)
 	return sizes[:len(sizes)-1] // memcached has no whole-page class
 }

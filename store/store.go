@@ -10,9 +10,12 @@ import (
 	"github.com/gocached/gocached/slab"
 )
 
-// DefaultGrowthFactor is the slab growth factor when none is given: finer
-// than memcached's 1.25, so less of each chunk is wasted.
-const DefaultGrowthFactor = 1.08
+// DefaultGrowthFactor is the slab growth factor when none is given:
+// memcached's. A finer factor (-f 1.08) wastes less of each chunk, but every
+// class in use needs a page of its own, so a small -m with item sizes spread
+// over many classes would keep moving pages between classes; 1.25 stays
+// safe for every -m.
+const DefaultGrowthFactor = 1.25
 
 // Options configure a Store. Zero values take memcached's defaults, but for
 // the growth factor.
