@@ -10,12 +10,20 @@
 //   - TestMemccapableASCII, which runs libmemcached's `memccapable -a`
 //     against gocached;
 //   - TestDifferential, which sends one seeded pseudo-random stream of
-//     text-protocol commands (see gen_test.go) to memcached and to gocached
+//     text and meta commands (see gen_test.go) to memcached and to gocached
 //     and requires byte-identical replies per command (CAS uniques are
 //     normalised to ordinals);
 //   - TestPipeline, the same comparison with many commands in one write;
 //   - TestEdgeCases, a table of hand-written probes whose expected replies
-//     were observed on memcached 1.6.18 (edgecases_test.go).
+//     were observed on memcached 1.6.18 (edgecases_test.go);
+//   - the binary protocol: TestMemccapableBinary (`memccapable -b`),
+//     TestBinaryMemccpRoundTrip (memccp/memccat --binary, with SASL),
+//     TestBinaryDifferential and TestBinarySASLDifferential;
+//   - TestUDP: reply datagrams compared with memcached's;
+//   - TestPymemcache: one pymemcache session against both servers;
+//   - the ring and client: TestRingVectors and TestRingNutcrackerUnnamed
+//     (client.Ketama against libmemcached and nutcracker), TestClientTwemproxy,
+//     TestClientMemcached, TestClientFailover, TestClientDiscovery.
 //
 // Every file carries the `interop` build tag, so `go test ./...` ignores the
 // package; run it with scripts/interop.sh or
