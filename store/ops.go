@@ -382,12 +382,14 @@ func (s *Store) ArithEx(r *ArithRequest, out *ArithResult) (Result, error) {
 		sh.mu.Lock()
 		slot, l := s.find(sh, h, key, true)
 		if l == slab.Nil {
-			if r.Incr {
-				sh.st.incrMisses++
-			} else {
-				sh.st.decrMisses++
-			}
 			if !r.Create {
+				// A miss that creates the item is not counted, as in
+				// memcached (binary incr with initial value, meta ma N).
+				if r.Incr {
+					sh.st.incrMisses++
+				} else {
+					sh.st.decrMisses++
+				}
 				sh.mu.Unlock()
 				return NotFound, nil
 			}
