@@ -403,8 +403,7 @@ func (c *conn) binUpdate(hlen int, ext, key []byte, vlen int32) (action, int) {
 		}
 		if b.op == protocol.OpSet {
 			// A failed set must not leave the old value behind.
-			c.sc.req = store.Request{Mode: store.ModeSet, Key: key}
-			c.s.store.Refuse(&c.sc.req, store.ErrTooLarge)
+			c.s.store.Refuse(key, store.ErrTooLarge, true)
 		}
 		return actMore, 0
 	}

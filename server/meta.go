@@ -376,8 +376,7 @@ func (c *conn) cmdMetaSet(t *protocol.Tokens, n int) (action, bool) {
 		if errstr == "" && !c.s.store.ItemSizeOK(len(f.key), f.clientFlag, int(vlen)) {
 			errstr = string(protocol.ErrTooLarge)
 			// memcached drops the old value whatever the mode.
-			c.sc.req = store.Request{Mode: store.ModeSet, Key: f.key}
-			c.s.store.Refuse(&c.sc.req, store.ErrTooLarge)
+			c.s.store.Refuse(f.key, store.ErrTooLarge, true)
 		}
 	}
 	if errstr != "" {
@@ -457,7 +456,8 @@ func (c *conn) cmdMetaDelete(t *protocol.Tokens) {
 	if !c.appendOpaqueKey(t, 2, start) {
 		return
 	}
-	o := store.MetaDeleteOptions{HasCAS: f.hasCAS, CAS: f.cas, Invalidate: f.setStale, SetExptime: f.newTTL, Exptime: f.exptime}
+	o := store.MetaDeleteOptions{HasCAS: f.hasCAS, CAS: f.cas, Invalidate: f.setStale,
+		SetExptime: f.newTTL, Exptime: f.exptime, MissOnExists: true}
 	res := c.s.store.MetaDelete(f.key, &o)
 	if res == store.Deleted && f.noReply {
 		c.out = c.out[:start]

@@ -331,8 +331,7 @@ func (c *conn) cmdUpdate(t *protocol.Tokens, n int, mode store.Mode, handleCAS b
 	if !c.s.store.ItemSizeOK(len(key), flags, int(vlen)) {
 		c.r += n
 		c.reply(protocol.ErrTooLarge)
-		c.sc.req = store.Request{Mode: mode, Key: key}
-		c.s.store.Refuse(&c.sc.req, store.ErrTooLarge)
+		c.s.store.Refuse(key, store.ErrTooLarge, mode == store.ModeSet)
 		c.swallow = total
 		return actMore, true
 	}

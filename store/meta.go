@@ -173,6 +173,9 @@ type MetaDeleteOptions struct {
 	Invalidate bool // mark stale with a new CAS instead of removing
 	SetExptime bool // with Invalidate: also set Exptime
 	Exptime    uint32
+	// MissOnExists counts a CAS mismatch as a delete miss, as memcached's
+	// md does (its binary delete does not).
+	MissOnExists bool
 }
 
 // MetaDelete removes key, or with Invalidate marks it stale so the next
@@ -190,7 +193,9 @@ func (s *Store) MetaDelete(key []byte, o *MetaDeleteOptions) Result {
 	}
 	it := s.hdrAt(l)
 	if o.HasCAS && it.cas() != o.CAS {
-		sh.st.deleteMisses++
+		if o.MissOnExists {
+			sh.st.deleteMisses++
+		}
 		return Exists
 	}
 	if o.Invalidate {

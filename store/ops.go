@@ -147,23 +147,7 @@ func (s *Store) Touch(key []byte, exptime uint32) Result {
 
 // Delete removes key; a non-zero cas must match the item's.
 func (s *Store) Delete(key []byte, cas uint64) Result {
-	h := Hash(key)
-	sh := s.shardOf(h)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	slot, l := s.find(sh, h, key, true)
-	if l == slab.Nil {
-		sh.st.deleteMisses++
-		return NotFound
-	}
-	it := s.hdrAt(l)
-	if cas != 0 && it.cas() != cas {
-		return Exists
-	}
-	sh.st.deleteHits++
-	sh.st.perClass[it.cls()].deleteHits++
-	s.unlink(sh, slot, l, h, reasonDelete)
-	return Deleted
+	return s.MetaDelete(key, &MetaDeleteOptions{HasCAS: cas != 0, CAS: cas})
 }
 
 // Store runs a storage command.
@@ -174,7 +158,7 @@ func (s *Store) Store(r *Request) (Result, uint64, error) {
 	h := Hash(r.Key)
 	l, c, err := s.alloc(ItemSize(len(r.Key), len(r.Value)))
 	if err != nil {
-		s.storeFailed(r, h, err)
+		s.Refuse(r.Key, err, r.Mode == ModeSet)
 		return NotStored, 0, err
 	}
 	it := hdr(s.arena.Chunk(l, c.sc.Size))
@@ -233,25 +217,22 @@ func (s *Store) Store(r *Request) (Result, uint64, error) {
 }
 
 // Refuse records a storage command turned away before its data was read
-// (err is ErrTooLarge or ErrNoMemory), with the same effects as a failed
-// store.
-func (s *Store) Refuse(r *Request, err error) { s.storeFailed(r, Hash(r.Key), err) }
-
-// storeFailed counts a store that could not get memory and, for set,
-// removes the old value so stale data does not outlive a failed update
-// (memcached does the same).
-func (s *Store) storeFailed(r *Request, h uint64, err error) {
+// (err is ErrTooLarge or ErrNoMemory). With dropOld the key's old value is
+// removed too, so that stale data does not outlive a failed update (memcached
+// does so for set, and for every meta set mode).
+func (s *Store) Refuse(key []byte, err error, dropOld bool) {
 	if err == ErrTooLarge {
 		s.global.storeTooLarge.Add(1)
 	} else {
 		s.global.storeNoMemory.Add(1)
 	}
-	if r.Mode != ModeSet {
+	if !dropOld {
 		return
 	}
+	h := Hash(key)
 	sh := s.shardOf(h)
 	sh.mu.Lock()
-	if slot, l := s.lookup(sh, h, r.Key); slot >= 0 {
+	if slot, l := s.lookup(sh, h, key); slot >= 0 {
 		s.unlink(sh, slot, l, h, reasonDelete)
 	}
 	sh.mu.Unlock()
@@ -339,8 +320,6 @@ type ArithRequest struct {
 	Delta uint64
 	// CAS, when non-zero, must equal the item's CAS (else Exists).
 	CAS uint64
-	// NewCAS, when non-zero, is the CAS the changed item gets (meta E).
-	NewCAS uint64
 	// Create makes a missing item holding Initial, with Exptime, and
 	// returns Initial unchanged (binary incr/decr, meta ma N).
 	Create  bool
@@ -397,15 +376,13 @@ func (s *Store) ArithEx(r *ArithRequest, out *ArithResult) (Result, error) {
 			digits := appendUint(buf[:0], r.Initial)
 			if spare == slab.Nil {
 				sh.mu.Unlock()
-				var err error
-				if spare, _, err = s.alloc(ItemSize(len(key), 20)); err != nil {
-					spare = slab.Nil
+				if spare = s.allocNumber(key); spare == slab.Nil {
 					return NotStored, ErrNoMemory
 				}
 				continue
 			}
 			nit := s.fillSpare(spare, key, 0, r.Exptime, digits)
-			out.CAS = s.casFor(r.NewCAS)
+			out.CAS = s.nextCAS()
 			nit.setCAS(out.CAS)
 			s.link(sh, -1, h, spare, s.clock.Now())
 			spare = slab.Nil
@@ -450,7 +427,7 @@ func (s *Store) ArithEx(r *ArithRequest, out *ArithResult) (Result, error) {
 			for i := len(digits); i < len(v); i++ {
 				v[i] = ' '
 			}
-			out.CAS = s.casFor(r.NewCAS)
+			out.CAS = s.nextCAS()
 			it.setCAS(out.CAS)
 			it.setExptime(exptime)
 			s.countArith(sh, it.cls(), r.Incr)
@@ -460,9 +437,7 @@ func (s *Store) ArithEx(r *ArithRequest, out *ArithResult) (Result, error) {
 		}
 		if spare == slab.Nil {
 			sh.mu.Unlock()
-			var err error
-			if spare, _, err = s.alloc(ItemSize(len(key), 20)); err != nil {
-				spare = slab.Nil
+			if spare = s.allocNumber(key); spare == slab.Nil {
 				return NotStored, ErrNoMemory
 			}
 			continue
@@ -471,7 +446,7 @@ func (s *Store) ArithEx(r *ArithRequest, out *ArithResult) (Result, error) {
 		// which is the old one when the number outgrew it: the new item
 		// keeps the old TTL.
 		nit := s.fillSpare(spare, key, it.flags(), out.OldExptime, digits)
-		out.CAS = s.casFor(r.NewCAS)
+		out.CAS = s.nextCAS()
 		nit.setCAS(out.CAS)
 		s.countArith(sh, it.cls(), r.Incr)
 		s.unlinkOld(l)
@@ -491,6 +466,16 @@ func pinned(list []uint64, cas uint64) bool {
 	return false
 }
 
+// allocNumber allocates a chunk that holds key with any 64-bit decimal
+// value (no shard lock held), or returns slab.Nil when memory is full.
+func (s *Store) allocNumber(key []byte) slab.Loc {
+	l, _, err := s.alloc(ItemSize(len(key), 20))
+	if err != nil {
+		return slab.Nil
+	}
+	return l
+}
+
 // fillSpare writes a new item holding value into a busy chunk.
 func (s *Store) fillSpare(l slab.Loc, key []byte, flags, exptime uint32, value []byte) hdr {
 	c := s.classes[hdr(s.arena.Chunk(l, HeaderSize)).cls()]
@@ -498,15 +483,6 @@ func (s *Store) fillSpare(l slab.Loc, key []byte, flags, exptime uint32, value [
 	it.init(c.sc.ID, key, flags, exptime, len(value))
 	copy(it.value(), value)
 	return it
-}
-
-// casFor is the CAS a changed item gets: the caller's explicit one, or
-// the next from the counter (0 with -C).
-func (s *Store) casFor(explicit uint64) uint64 {
-	if explicit != 0 && !s.opts.NoCAS {
-		return explicit
-	}
-	return s.nextCAS()
 }
 
 func (s *Store) countArith(sh *shard, cls uint8, incr bool) {

@@ -446,11 +446,11 @@ func TestStoreTooLarge(t *testing.T) {
 	// memcached drops the old value of a set that failed.
 	ts.mustMiss("k")
 	ts.set("k", "old")
-	ts.Refuse(&Request{Mode: ModeSet, Key: []byte("k")}, ErrTooLarge)
+	ts.Refuse([]byte("k"), ErrTooLarge, true)
 	ts.mustMiss("k")
 	// Other modes keep it.
 	ts.set("k", "old")
-	ts.Refuse(&Request{Mode: ModeAdd, Key: []byte("k")}, ErrTooLarge)
+	ts.Refuse([]byte("k"), ErrTooLarge, false)
 	ts.mustGet("k", "old")
 	if st := ts.Stats(); st.StoreTooLarge != 3 {
 		t.Fatalf("store_too_large %d, want 3", st.StoreTooLarge)
