@@ -83,13 +83,7 @@ func (c *conn) processBinary() action {
 	b.nreqs = c.s.cfg.ReqsPerEvent
 	for {
 		if c.swallow > 0 {
-			n := int64(c.w - c.r)
-			if n > c.swallow {
-				n = c.swallow
-			}
-			c.r += int(n)
-			c.swallow -= n
-			if c.swallow > 0 {
+			if c.swallowBuffered() {
 				c.need = 0
 				b.waited = true
 				return c.binHold()

@@ -78,7 +78,7 @@ type conn struct {
 	// connection does not carry it.
 	sc *scratch
 
-	lastCmd atomic.Int64 // unix seconds
+	lastCmd atomic.Uint32 // store-clock second of the last read with data
 	state   atomic.Int32
 
 	// Small fields together, so that an idle connection stays in a small
@@ -105,7 +105,7 @@ func newConn(s *Server, nc net.Conn, l net.Listener) *conn {
 	c.id = s.nextID
 	s.mu.Unlock()
 	c.authed = s.asciiAuth == nil
-	c.lastCmd.Store(time.Now().Unix())
+	c.lastCmd.Store(s.store.Now())
 	return c
 }
 
@@ -136,7 +136,7 @@ func (c *conn) serve() {
 		if n > 0 {
 			c.s.stats.bytesRead.Add(uint64(n))
 			c.state.Store(stateParse)
-			c.lastCmd.Store(time.Now().Unix())
+			c.lastCmd.Store(c.s.store.Now())
 			act := c.process()
 			if werr := c.flush(); werr != nil {
 				return
@@ -279,6 +279,18 @@ func (c *conn) flush() error {
 	putBuf(c.out)
 	c.out = nil
 	return err
+}
+
+// swallowBuffered discards what has arrived of a refused data block and
+// reports whether more of it is still to come.
+func (c *conn) swallowBuffered() bool {
+	n := int64(c.w - c.r)
+	if n > c.swallow {
+		n = c.swallow
+	}
+	c.r += int(n)
+	c.swallow -= n
+	return c.swallow > 0
 }
 
 // reply appends a fixed reply unless the command was sent with noreply.

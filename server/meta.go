@@ -442,12 +442,21 @@ func (c *conn) metaReply(b []byte) action {
 	return actMore
 }
 
-func (c *conn) cmdMetaDelete(t *protocol.Tokens) {
+// metaBegin is what md and ma check first: memcached answers every flag
+// error of theirs with one message. It returns false after replying.
+func (c *conn) metaBegin(t *protocol.Tokens) bool {
 	if !c.metaCheck(t, errFlagsLong) {
-		return
+		return false
 	}
 	if c.metaPreparse(t, 2) != "" {
 		c.out = append(c.out, errBadFlag...)
+		return false
+	}
+	return true
+}
+
+func (c *conn) cmdMetaDelete(t *protocol.Tokens) {
+	if !c.metaBegin(t) {
 		return
 	}
 	f := &c.sc.mf
@@ -468,11 +477,7 @@ func (c *conn) cmdMetaDelete(t *protocol.Tokens) {
 }
 
 func (c *conn) cmdMetaArith(t *protocol.Tokens) {
-	if !c.metaCheck(t, errFlagsLong) {
-		return
-	}
-	if c.metaPreparse(t, 2) != "" {
-		c.out = append(c.out, errBadFlag...)
+	if !c.metaBegin(t) {
 		return
 	}
 	f := &c.sc.mf

@@ -406,6 +406,7 @@ func (s *Server) writeSlabs(w *statWriter) {
 // writeConns is `stats conns`: listeners, then clients.
 func (s *Server) writeConns(w *statWriter) {
 	now := time.Now().Unix()
+	rel := s.store.Now() // connections note their last read on the store clock
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, l := range s.listeners {
@@ -414,13 +415,13 @@ func (s *Server) writeConns(w *statWriter) {
 		w.str(id+":state", "conn_listening")
 		w.i(id+":secs_since_last_cmd", now-s.start.Unix())
 	}
-	s.writeUDPConns(w, now)
+	s.writeUDPConns(w, rel)
 	for c := range s.conns {
 		id := strconv.FormatInt(c.id, 10)
 		w.str(id+":addr", addrString(c.nc.RemoteAddr()))
 		w.str(id+":listen_addr", addrString(c.listener))
 		w.str(id+":state", stateNames[c.state.Load()])
-		w.i(id+":secs_since_last_cmd", now-c.lastCmd.Load())
+		w.u(id+":secs_since_last_cmd", uint64(rel-c.lastCmd.Load()))
 	}
 }
 

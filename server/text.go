@@ -37,16 +37,8 @@ func (c *conn) process() action {
 		}
 	}
 	for {
-		if c.swallow > 0 {
-			n := int64(c.w - c.r)
-			if n > c.swallow {
-				n = c.swallow
-			}
-			c.r += int(n)
-			c.swallow -= n
-			if c.swallow > 0 {
-				return actMore
-			}
+		if c.swallow > 0 && c.swallowBuffered() {
+			return actMore
 		}
 		if c.r == c.w {
 			c.need = 0

@@ -143,7 +143,7 @@ func newUDPReader(s *Server, pc *net.UDPConn, id int64) *udpReader {
 	c.onMetaGet = c.metaGetItem
 	c.onMetaDebug = c.metaDebugItem
 	c.state.Store(stateRead)
-	c.lastCmd.Store(time.Now().Unix())
+	c.lastCmd.Store(s.store.Now())
 	u.c = c
 	return u
 }
@@ -189,7 +189,7 @@ func (s *Server) udpReaders() int64 {
 // writeUDPConns is the UDP part of `stats conns`, as memcached shows its
 // UDP connections: the socket's address while waiting, the sender's while
 // handling a datagram. Called with s.mu.
-func (s *Server) writeUDPConns(w *statWriter, now int64) {
+func (s *Server) writeUDPConns(w *statWriter, now uint32) {
 	for _, us := range s.udp {
 		for _, u := range us.readers {
 			id := strconv.FormatInt(u.c.id, 10)
@@ -205,7 +205,7 @@ func (s *Server) writeUDPConns(w *statWriter, now int64) {
 				w.str(id+":listen_addr", udpAddrString(u.local))
 			}
 			w.str(id+":state", stateNames[state])
-			w.i(id+":secs_since_last_cmd", now-u.c.lastCmd.Load())
+			w.u(id+":secs_since_last_cmd", uint64(now-u.c.lastCmd.Load()))
 		}
 	}
 }
@@ -258,7 +258,7 @@ func (u *udpReader) run() {
 		u.peer = peer
 		u.peerMu.Unlock()
 		u.c.state.Store(stateParse)
-		u.c.lastCmd.Store(time.Now().Unix())
+		u.c.lastCmd.Store(u.c.s.store.Now())
 		u.handle(n)
 	}
 }
