@@ -6,36 +6,6 @@ import (
 	"testing"
 )
 
-// feedBinary is feed for a binary connection: it also returns the replies
-// the connection still holds at the end (those of a request whose body is
-// being read or swallowed), which a later read would release.
-func feedBinary(s *Server, pieces ...[]byte) []byte {
-	c := newConn(s, nopConn{}, fakeListener{})
-	defer c.release()
-	var out []byte
-	for _, p := range pieces {
-		for len(p) > 0 {
-			c.prepareRead()
-			n := copy(c.rbuf[c.w:], p)
-			c.w += n
-			p = p[n:]
-			act := c.process()
-			out = append(out, c.out...)
-			c.out = c.out[:0]
-			if c.r > c.w || c.w > len(c.rbuf) {
-				panic("buffer indexes out of range")
-			}
-			if act == actClose {
-				return append(out, "<closed>"...)
-			}
-		}
-	}
-	if c.bin == nil {
-		return out
-	}
-	return append(out, c.bin.held...)
-}
-
 func fuzzBinaryServer(t testing.TB) *Server {
 	cfg := DefaultConfig()
 	cfg.MemoryLimitMB = 4
@@ -95,8 +65,8 @@ func FuzzBinary(f *testing.F) {
 		if k > len(in) {
 			k = len(in)
 		}
-		whole := comparableBinary(feedBinary(a, in))
-		parts := comparableBinary(feedBinary(b, in[:k], in[k:]))
+		whole := comparableBinary(feed(a, in))
+		parts := comparableBinary(feed(b, in[:k], in[k:]))
 		if whole == parts {
 			return
 		}

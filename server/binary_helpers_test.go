@@ -211,42 +211,5 @@ func runSteps(t *testing.T, c *bclient, steps []step) {
 // separate read on the server; finish sends the noop sentinel and returns
 // what came before its reply.
 func binPipe(t testing.TB, s *Server) (net.Conn, func() []byte) {
-	cli, srv := net.Pipe()
-	c := newConn(s, srv, fakeListener{})
-	s.mu.Lock()
-	s.conns[c] = struct{}{}
-	s.stats.currConns.Add(1)
-	s.connWG.Add(1)
-	s.mu.Unlock()
-	go c.serve()
-	var out bytes.Buffer
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 4096)
-		for {
-			n, err := cli.Read(buf)
-			out.Write(buf[:n])
-			if err != nil || sentinelAt(out.Bytes()) >= 0 {
-				return
-			}
-		}
-	}()
-	finish := func() []byte {
-		if _, err := cli.Write(binSentinel); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Fatal("no reply to the sentinel")
-		}
-		cli.Close()
-		b := out.Bytes()
-		if i := sentinelAt(b); i >= 0 {
-			b = b[:i]
-		}
-		return b
-	}
-	return cli, finish
+	return pipeWith(t, s, binSentinel, sentinelAt)
 }

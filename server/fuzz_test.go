@@ -33,7 +33,9 @@ func fuzzServer(t testing.TB) *Server {
 
 // feed runs input through a connection's parser in the given pieces, as
 // the read loop would, and returns the replies; "<closed>" marks the
-// connection being closed.
+// connection being closed. A binary connection's replies still held at the
+// end (those of a request whose body is being read or swallowed, which a
+// later read would release) are included.
 func feed(s *Server, pieces ...[]byte) []byte {
 	c := newConn(s, nopConn{}, fakeListener{})
 	defer c.release()
@@ -54,6 +56,9 @@ func feed(s *Server, pieces ...[]byte) []byte {
 				return append(out, "<closed>"...)
 			}
 		}
+	}
+	if c.bin != nil {
+		out = append(out, c.bin.held...)
 	}
 	return out
 }

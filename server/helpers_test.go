@@ -108,6 +108,19 @@ func (c *client) closed() bool {
 // sends the "mn" sentinel, waits for its reply, hangs up and returns
 // everything the server sent before the sentinel.
 func pipeConn(t testing.TB, s *Server) (net.Conn, func() string) {
+	cli, finish := pipeWith(t, s, []byte("mn\r\n"), func(b []byte) int {
+		if bytes.HasSuffix(b, []byte("MN\r\n")) {
+			return len(b) - len("MN\r\n")
+		}
+		return -1
+	})
+	return cli, func() string { return string(finish()) }
+}
+
+// pipeWith runs a connection of s over net.Pipe for any protocol: finish
+// writes sentinel, waits until end finds where its reply starts in the
+// output (-1: not yet), hangs up and returns what came before it.
+func pipeWith(t testing.TB, s *Server, sentinel []byte, end func([]byte) int) (net.Conn, func() []byte) {
 	cli, srv := net.Pipe()
 	c := newConn(s, srv, fakeListener{})
 	s.mu.Lock()
@@ -124,13 +137,13 @@ func pipeConn(t testing.TB, s *Server) (net.Conn, func() string) {
 		for {
 			n, err := cli.Read(buf)
 			out.Write(buf[:n])
-			if err != nil || bytes.HasSuffix(out.Bytes(), []byte("MN\r\n")) {
+			if err != nil || end(out.Bytes()) >= 0 {
 				return
 			}
 		}
 	}()
-	finish := func() string {
-		if _, err := cli.Write([]byte("mn\r\n")); err != nil {
+	finish := func() []byte {
+		if _, err := cli.Write(sentinel); err != nil {
 			t.Fatal(err)
 		}
 		select {
@@ -139,7 +152,11 @@ func pipeConn(t testing.TB, s *Server) (net.Conn, func() string) {
 			t.Fatal("no reply to the sentinel")
 		}
 		cli.Close()
-		return strings.TrimSuffix(out.String(), "MN\r\n")
+		b := out.Bytes()
+		if i := end(b); i >= 0 {
+			b = b[:i]
+		}
+		return b
 	}
 	return cli, finish
 }
