@@ -20,10 +20,8 @@ func (c *conn) runOnce(req []byte) {
 	c.out = c.out[:0]
 }
 
-func BenchmarkTextGetHit(b *testing.B) {
-	c := benchConn(b)
-	c.runOnce([]byte("set user:12345:profile 0 0 100\r\n" + strings.Repeat("v", 100) + "\r\n"))
-	req := []byte("get user:12345:profile\r\n")
+// benchLoop measures req, parsed and answered b.N times.
+func benchLoop(b *testing.B, c *conn, req []byte) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -31,14 +29,17 @@ func BenchmarkTextGetHit(b *testing.B) {
 	}
 }
 
+func BenchmarkTextGetHit(b *testing.B) {
+	c := benchConn(b)
+	c.runOnce([]byte("set user:12345:profile 0 0 100\r\n" + strings.Repeat("v", 100) + "\r\n"))
+	req := []byte("get user:12345:profile\r\n")
+	benchLoop(b, c, req)
+}
+
 func BenchmarkTextSet(b *testing.B) {
 	c := benchConn(b)
 	req := []byte("set user:12345:profile 0 0 100\r\n" + strings.Repeat("v", 100) + "\r\n")
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		c.runOnce(req)
-	}
+	benchLoop(b, c, req)
 }
 
 func BenchmarkTextMultiGet50(b *testing.B) {
@@ -52,9 +53,5 @@ func BenchmarkTextMultiGet50(b *testing.B) {
 	}
 	sb.WriteString("\r\n")
 	req := []byte(sb.String())
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		c.runOnce(req)
-	}
+	benchLoop(b, c, req)
 }

@@ -9,21 +9,13 @@ func BenchmarkBinaryGetHit(b *testing.B) {
 	c := benchConn(b)
 	c.runOnce(bstore(opSet, "user:12345:profile", strings.Repeat("v", 100), 0, 0, 0, 0))
 	req := bget(opGet, "user:12345:profile", 1)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		c.runOnce(req)
-	}
+	benchLoop(b, c, req)
 }
 
 func BenchmarkBinarySet(b *testing.B) {
 	c := benchConn(b)
 	req := bstore(opSet, "user:12345:profile", strings.Repeat("v", 100), 0, 0, 1, 0)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		c.runOnce(req)
-	}
+	benchLoop(b, c, req)
 }
 
 // BenchmarkBinaryGetKQ50 is libmemcached's multi-get of 50 keys: GETKQ
@@ -37,19 +29,11 @@ func BenchmarkBinaryGetKQ50(b *testing.B) {
 		req = append(req, bget(opGetKQ, k, uint32(i))...)
 	}
 	req = append(req, bget(opNoop, "", 0)...)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		c.runOnce(req)
-	}
+	benchLoop(b, c, req)
 }
 
 func BenchmarkBinaryIncr(b *testing.B) {
 	c := benchConn(b)
 	req := barith(opIncr, "counter", 1, 0, 0, 1, 0)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		c.runOnce(req)
-	}
+	benchLoop(b, c, req)
 }
