@@ -196,12 +196,6 @@ func (s *Store) ResetStats() {
 	s.global.itemsChecked.Store(0)
 }
 
-// MaxItemSize is the -I limit.
-func (s *Store) MaxItemSize() int { return s.opts.MaxItemSize }
-
-// NoCAS reports -C.
-func (s *Store) NoCAS() bool { return s.opts.NoCAS }
-
 // Sizes lists the chunk size of every class, smallest first.
 func (s *Store) Sizes() []int {
 	out := make([]int, 0, len(s.classes)-1)

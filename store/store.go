@@ -163,9 +163,6 @@ func (s *Store) Tick() { s.clock.tick() }
 // Now is the store's current rel time.
 func (s *Store) Now() uint32 { return s.clock.Now() }
 
-// Started is the unix time of rel time 0.
-func (s *Store) Started() int64 { return s.clock.started }
-
 // RelTime converts a client exptime to rel time.
 func (s *Store) RelTime(exptime int64) uint32 { return s.clock.RelTime(exptime) }
 
