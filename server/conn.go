@@ -134,7 +134,7 @@ func (c *conn) serve() {
 		}
 		n, err := c.fill()
 		if n > 0 {
-			c.s.stats.bytesRead.Add(uint64(n))
+			c.s.stats.bytesRead.Add(c.id, uint64(n))
 			c.state.Store(stateParse)
 			c.lastCmd.Store(c.s.store.Now())
 			act := c.process()
@@ -274,8 +274,8 @@ func (c *conn) flush() error {
 	}
 	c.state.Store(stateWrite)
 	n, err := c.nc.Write(c.out)
-	c.s.stats.bytesWritten.Add(uint64(n))
-	c.s.stats.writes.Add(1)
+	c.s.stats.bytesWritten.Add(c.id, uint64(n))
+	c.s.stats.writes.Add(c.id, 1)
 	putBuf(c.out)
 	c.out = nil
 	return err

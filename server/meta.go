@@ -168,7 +168,7 @@ func (c *conn) appendOpaqueKey(t *protocol.Tokens, from, start int) bool {
 
 // cmdMeta dispatches a two-letter m command.
 func (c *conn) cmdMeta(t *protocol.Tokens, n int) (action, bool) {
-	c.s.stats.cmdMeta.Add(1)
+	c.s.stats.cmdMeta.Add(c.id, 1)
 	switch t.T[0][1] {
 	case 'g':
 		c.cmdMetaGet(t)

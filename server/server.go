@@ -45,11 +45,43 @@ type Server struct {
 
 type serverStats struct {
 	currConns, totalConns, rejected atomic.Int64
-	bytesRead, bytesWritten         atomic.Uint64
 	connYields, idleKicks           atomic.Uint64
 	authCmds, authErrors            atomic.Uint64
-	cmdMeta                         atomic.Uint64
-	writes                          atomic.Uint64 // write calls, for tests of batching
+	// Bumped on every read, write or meta command: striped by connection.
+	bytesRead, bytesWritten stripedCounter
+	cmdMeta                 stripedCounter
+	writes                  stripedCounter // write calls, for tests of batching
+}
+
+const counterStripes = 16 // a power of two
+
+// stripedCounter is a counter that many connections bump on every request.
+// Each connection adds to one of several cells, each on its own cache
+// line, so that cores do not contend for one line; Load sums the cells.
+type stripedCounter struct {
+	cells [counterStripes]struct {
+		v atomic.Uint64
+		_ [56]byte
+	}
+}
+
+// Add adds n on the cell of the connection with this id.
+func (c *stripedCounter) Add(id int64, n uint64) { c.cells[id&(counterStripes-1)].v.Add(n) }
+
+// Load is the counter's value.
+func (c *stripedCounter) Load() uint64 {
+	var sum uint64
+	for i := range c.cells {
+		sum += c.cells[i].v.Load()
+	}
+	return sum
+}
+
+// Reset zeroes the counter (stats reset).
+func (c *stripedCounter) Reset() {
+	for i := range c.cells {
+		c.cells[i].v.Store(0)
+	}
 }
 
 // New builds a server and its store from cfg. Nothing listens until

@@ -129,13 +129,13 @@ func (s *Server) resetStats() {
 	s.store.ResetStats()
 	s.stats.totalConns.Store(0)
 	s.stats.rejected.Store(0)
-	s.stats.bytesRead.Store(0)
-	s.stats.bytesWritten.Store(0)
+	s.stats.bytesRead.Reset()
+	s.stats.bytesWritten.Reset()
 	s.stats.connYields.Store(0)
 	s.stats.idleKicks.Store(0)
 	s.stats.authCmds.Store(0)
 	s.stats.authErrors.Store(0)
-	s.stats.cmdMeta.Store(0)
+	s.stats.cmdMeta.Reset()
 }
 
 // writeGeneralStats is plain `stats`: memcached 1.6.18's fields in its order.

@@ -272,7 +272,7 @@ func (u *udpReader) handle(n int) {
 			u.discard()
 		}
 	}()
-	c.s.stats.bytesRead.Add(uint64(n))
+	c.s.stats.bytesRead.Add(c.id, uint64(n))
 	if u.buf[4] != 0 || u.buf[5] != 1 {
 		return // a request of several datagrams: memcached drops it
 	}
@@ -431,8 +431,8 @@ func (u *udpReader) send(data []byte) {
 		n := copy(p[udpHeaderSize:], data)
 		data = data[n:]
 		m, err := u.pc.WriteToUDPAddrPort(p[:udpHeaderSize+n], u.peer)
-		s.stats.bytesWritten.Add(uint64(m))
-		s.stats.writes.Add(1)
+		s.stats.bytesWritten.Add(u.c.id, uint64(m))
+		s.stats.writes.Add(u.c.id, 1)
 		if err != nil {
 			if s.verbosity.Load() > 0 && !s.shutting.Load() {
 				s.log.Info("udp write failed", zap.Error(err))
