@@ -11,10 +11,17 @@ build:
 run: build
 	./$(BIN) $(ARGS)
 
-# Unit and in-process integration tests, with the race detector.
+# Unit and in-process integration tests, with the race detector; then the
+# allocation tests, which the race detector's own allocations make skip, on
+# their own without it (a SKIP there fails the target).
+ALLOC_TESTS := NoAllocation|DoNotAllocate|NoAllocs
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	@mkdir -p bin
+	$(GO) test -count=1 -run '$(ALLOC_TESTS)' -v ./protocol/ ./server/ ./store/ > bin/alloc-tests.log 2>&1 || { cat bin/alloc-tests.log; exit 1; }
+	@grep -E '^(--- |ok|FAIL)' bin/alloc-tests.log
+	@! grep -q -- '--- SKIP' bin/alloc-tests.log
 
 # Tests against Debian's memcached and libmemcached-tools (installed when missing).
 interop:
@@ -31,8 +38,10 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-# Short fuzzing session of the text parser.
+# Short fuzzing session of every protocol parser, then of whole connections
+# (text and binary streams through the server).
 fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzUDPHeader -fuzztime 20s ./protocol/
 	$(GO) test -run '^$$' -fuzz FuzzText -fuzztime 45s ./server/
 	$(GO) test -run '^$$' -fuzz FuzzBinary -fuzztime 45s -fuzzminimizetime 3s ./server/
 

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gocached/gocached/internal/casorder"
 )
 
 // Binary protocol interoperability: libmemcached's memccapable -b and
@@ -30,7 +32,7 @@ import (
 func TestMemccapableBinary(t *testing.T) {
 	tool, err := exec.LookPath("memccapable")
 	if err != nil {
-		t.Skip("memccapable not on PATH (package libmemcached-tools): ", err)
+		t.Fatal("memccapable not on PATH (package libmemcached-tools): ", err)
 	}
 	srv := startServer(t, candidateBinary(t), flagsDefault...)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -74,7 +76,7 @@ func TestBinaryMemccpRoundTrip(t *testing.T) {
 	cp, err1 := exec.LookPath("memccp")
 	mcat, err2 := exec.LookPath("memccat")
 	if err1 != nil || err2 != nil {
-		t.Skip("memccp/memccat not on PATH (package libmemcached-tools)")
+		t.Fatal("memccp/memccat not on PATH (package libmemcached-tools)")
 	}
 	cand := candidateBinary(t)
 	if selfMode() {
@@ -197,7 +199,7 @@ var (
 // packet; CAS values become #N by order of first appearance on this
 // server; a run of Stat packets with a key (whose names and values depend
 // on the build and the clock) becomes one "STATS" line.
-type bpNorm struct{ ord map[uint64]int }
+type bpNorm struct{ ord casorder.Order }
 
 func (n *bpNorm) render(b []byte) string {
 	var lines []string
@@ -225,15 +227,7 @@ func (n *bpNorm) render(b []byte) string {
 			continue
 		}
 		inStats = false
-		c := "0"
-		if cas != 0 {
-			o, ok := n.ord[cas]
-			if !ok {
-				o = len(n.ord) + 1
-				n.ord[cas] = o
-			}
-			c = "#" + strconv.Itoa(o)
-		}
+		c := n.ord.Name(cas)
 		lines = append(lines, fmt.Sprintf("%02x st=%x dt=%d o=%d c=%s e=%x k=%q v=%q", op, st, dt, opaque, c, body[:el], body[el:el+kl], body[el+kl:]))
 	}
 	return strings.Join(lines, "\n")
@@ -330,8 +324,8 @@ type bpPair struct {
 func newBPPair(t *testing.T, flags ...string) *bpPair {
 	ref, cand := memcachedBinary(t), candidateBinary(t)
 	p := &bpPair{t: t,
-		a: &bpConn{addr: startServer(t, ref, flags...).addr, norm: &bpNorm{ord: map[uint64]int{}}},
-		b: &bpConn{addr: startServer(t, cand, flags...).addr, norm: &bpNorm{ord: map[uint64]int{}}},
+		a: &bpConn{addr: startServer(t, ref, flags...).addr, norm: &bpNorm{ord: casorder.Order{}}},
+		b: &bpConn{addr: startServer(t, cand, flags...).addr, norm: &bpNorm{ord: casorder.Order{}}},
 	}
 	p.a.connect(t)
 	p.b.connect(t)
@@ -651,7 +645,7 @@ func (g *bpGen) batch() (string, []byte) {
 func TestBinarySASLDifferential(t *testing.T) {
 	saslpasswd, err := exec.LookPath("saslpasswd2")
 	if err != nil {
-		t.Skip("saslpasswd2 not on PATH (package sasl2-bin): memcached's SASL needs a sasldb")
+		t.Fatal("saslpasswd2 not on PATH (package sasl2-bin): memcached's SASL needs a sasldb")
 	}
 	dir := t.TempDir()
 	conf := fmt.Sprintf("mech_list: plain\nsasldb_path: %s\n", filepath.Join(dir, "sasldb2"))

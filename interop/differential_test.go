@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gocached/gocached/internal/casorder"
 )
 
 // casNorm rewrites the CAS unique of every "VALUE key flags bytes cas" line
@@ -21,12 +23,12 @@ import (
 // Replies are walked structurally (data blocks are skipped by length), so
 // data that looks like a VALUE line is left alone.
 type casNorm struct {
-	ord  map[string]int
+	ord  casorder.Order
 	last map[string]string
 }
 
 func newCasNorm() *casNorm {
-	return &casNorm{ord: map[string]int{}, last: map[string]string{}}
+	return &casNorm{ord: casorder.Order{}, last: map[string]string{}}
 }
 
 func (n *casNorm) normalize(reply []byte) []byte {
@@ -46,13 +48,8 @@ func (n *casNorm) normalize(reply []byte) []byte {
 			if err == nil && size >= 0 && end+2 <= len(reply) && string(reply[end:end+2]) == "\r\n" {
 				if len(f) == 5 {
 					c := string(f[4])
-					o, ok := n.ord[c]
-					if !ok {
-						o = len(n.ord) + 1
-						n.ord[c] = o
-					}
 					n.last[string(f[1])] = c
-					fmt.Fprintf(&out, "VALUE %s %s %s #%d\r\n", f[1], f[2], f[3], o)
+					fmt.Fprintf(&out, "VALUE %s %s %s %s\r\n", f[1], f[2], f[3], n.ord.NameText(c))
 				} else {
 					out.Write(reply[pos:start])
 				}
@@ -104,12 +101,7 @@ func (n *casNorm) normalizeMeta(line []byte) []byte {
 		case 'c':
 			if _, err := strconv.ParseUint(string(tok[1:]), 10, 64); err == nil {
 				cas = string(tok[1:])
-				o, ok := n.ord[cas]
-				if !ok {
-					o = len(n.ord) + 1
-					n.ord[cas] = o
-				}
-				f[i] = []byte("c#" + strconv.Itoa(o))
+				f[i] = []byte("c" + n.ord.NameText(cas))
 			}
 		case 'k':
 			key = string(tok[1:])

@@ -23,7 +23,7 @@ var memccapableLine = regexp.MustCompile(`^(.*?)\s+\[(pass|FAIL|skip)\]\s*$`)
 func TestMemccapableASCII(t *testing.T) {
 	tool, err := exec.LookPath("memccapable")
 	if err != nil {
-		t.Skip("memccapable not on PATH (package libmemcached-tools; scripts/interop.sh installs it): ", err)
+		t.Fatal("memccapable not on PATH (package libmemcached-tools; scripts/interop.sh installs it): ", err)
 	}
 	cand := candidateBinary(t)
 	srv := startServer(t, cand, flagsDefault...)

@@ -15,7 +15,7 @@ import (
 func TestPymemcache(t *testing.T) {
 	py := "/usr/bin/python3"
 	if err := exec.Command(py, "-c", "import pymemcache").Run(); err != nil {
-		t.Skip("python3-pymemcache not installed (scripts/interop.sh installs it): ", err)
+		t.Fatal("python3-pymemcache not installed (scripts/interop.sh installs it): ", err)
 	}
 	run := func(b binary) string {
 		s := startServer(t, b, flagsDefault...)

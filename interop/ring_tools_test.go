@@ -56,10 +56,10 @@ func libmemcachedTool(t *testing.T) string {
 	t.Helper()
 	gcc, err := exec.LookPath("gcc")
 	if err != nil {
-		t.Skip("gcc not on PATH: ", err)
+		t.Fatal("gcc not on PATH: ", err)
 	}
 	if _, err := os.Stat("/usr/include/libmemcached-1.0/memcached.h"); err != nil {
-		t.Skip("libmemcached-dev is not installed (scripts/interop.sh installs it)")
+		t.Fatal("libmemcached-dev is not installed (scripts/interop.sh installs it)")
 	}
 	src, err := filepath.Abs("../client/testdata/gen/libmemcached_ring.c")
 	if err != nil {
@@ -178,7 +178,7 @@ func startNutcracker(t *testing.T, servers []nutcrackerLine, ejectAfter int) *pr
 	t.Helper()
 	bin, err := exec.LookPath("nutcracker")
 	if err != nil {
-		t.Skip("nutcracker not on PATH (scripts/interop.sh installs it): ", err)
+		t.Fatal("nutcracker not on PATH (scripts/interop.sh installs it): ", err)
 	}
 	dir := t.TempDir()
 	listen, err := freePort()

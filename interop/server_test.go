@@ -38,12 +38,12 @@ type binary struct {
 	extra []string // appended after the common flags
 }
 
-// memcachedBinary returns memcached from PATH, or skips the test.
+// memcachedBinary returns memcached from PATH; scripts/interop.sh installs it.
 func memcachedBinary(t testing.TB) binary {
 	t.Helper()
 	p, err := exec.LookPath("memcached")
 	if err != nil {
-		t.Skip("memcached not on PATH (scripts/interop.sh installs it): ", err)
+		t.Fatal("memcached not on PATH (scripts/interop.sh installs it): ", err)
 	}
 	b := binary{name: "memcached", path: p}
 	// memcached's LRU maintainer and crawler threads take short-lived
@@ -77,7 +77,7 @@ func candidateBinary(t testing.TB) binary {
 	}
 	p := os.Getenv("GOCACHED_BIN")
 	if p == "" {
-		t.Skip("GOCACHED_BIN is not set (scripts/interop.sh sets it; DIFF_SELF=1 uses memcached instead)")
+		t.Fatal("GOCACHED_BIN is not set (scripts/interop.sh sets it; DIFF_SELF=1 uses memcached instead)")
 	}
 	abs, err := filepath.Abs(p)
 	if err != nil {

@@ -27,7 +27,6 @@ var (
 	ErrShutdownOff  = []byte("ERROR: shutdown not enabled\r\n")
 	ErrShutdownMode = []byte("CLIENT_ERROR invalid shutdown mode\r\n")
 	ErrTooManyConns = []byte("ERROR Too many open connections\r\n")
-	ErrSlabsUsage   = []byte("CLIENT_ERROR bad command line format\r\n")
 )
 
 // AppendValue appends a get/gets reply line and data block:
@@ -51,14 +50,5 @@ func AppendValue(dst, key []byte, flags uint32, data []byte, withCAS bool, cas u
 // AppendUintLine appends a number and CRLF (the incr/decr reply).
 func AppendUintLine(dst []byte, v uint64) []byte {
 	dst = strconv.AppendUint(dst, v, 10)
-	return append(dst, '\r', '\n')
-}
-
-// AppendStat appends "STAT <name> <value>\r\n".
-func AppendStat(dst []byte, name string, value []byte) []byte {
-	dst = append(dst, "STAT "...)
-	dst = append(dst, name...)
-	dst = append(dst, ' ')
-	dst = append(dst, value...)
 	return append(dst, '\r', '\n')
 }

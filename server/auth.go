@@ -1,60 +1,10 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/subtle"
-	"fmt"
-	"os"
 
 	"github.com/gocached/gocached/protocol"
 )
-
-// credentials are user:password pairs from an auth file (-Y, or the SASL
-// password file). Passwords are compared in constant time and never logged.
-type credentials struct {
-	users map[string][]byte
-}
-
-// loadCredentials reads lines "user:password"; blank lines and lines
-// starting with # are skipped.
-func loadCredentials(path string) (*credentials, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	cr := &credentials{users: make(map[string][]byte)}
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := bytes.TrimRight(sc.Bytes(), "\r")
-		if len(line) == 0 || line[0] == '#' {
-			continue
-		}
-		user, pass, ok := bytes.Cut(line, []byte(":"))
-		if !ok || len(user) == 0 {
-			return nil, fmt.Errorf("%s:%d: not user:password", path, n)
-		}
-		cr.users[string(user)] = append([]byte(nil), pass...)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	if len(cr.users) == 0 {
-		return nil, fmt.Errorf("%s: no users", path)
-	}
-	return cr, nil
-}
-
-// check reports whether user and pass match an entry. The password
-// comparison takes the same time whether or not the user exists.
-func (cr *credentials) check(user, pass []byte) bool {
-	want, ok := cr.users[string(user)]
-	if !ok {
-		want = pass
-	}
-	return subtle.ConstantTimeCompare(want, pass) == 1 && ok
-}
 
 // processAuth is memcached's ascii authentication (-Y): until a connection
 // has sent "set <key> <flags> <exptime> <bytes>" with "user password" as

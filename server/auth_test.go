@@ -44,27 +44,3 @@ func TestASCIIAuth(t *testing.T) {
 		t.Fatal("unterminated junk before auth not closed")
 	}
 }
-
-func TestCredentialsFile(t *testing.T) {
-	dir := t.TempDir()
-	for _, tc := range []struct{ body, err string }{
-		{"", "no users"},
-		{"nocolon\n", "not user:password"},
-		{":pw\n", "not user:password"},
-	} {
-		p := filepath.Join(dir, "f")
-		os.WriteFile(p, []byte(tc.body), 0o600)
-		if _, err := loadCredentials(p); err == nil || !strings.Contains(err.Error(), tc.err) {
-			t.Errorf("%q: error %v, want %q", tc.body, err, tc.err)
-		}
-	}
-	cr := &credentials{users: map[string][]byte{"u": []byte("p")}}
-	for _, tc := range []struct {
-		u, p string
-		ok   bool
-	}{{"u", "p", true}, {"u", "x", false}, {"x", "p", false}, {"", "", false}} {
-		if cr.check([]byte(tc.u), []byte(tc.p)) != tc.ok {
-			t.Errorf("check(%q, %q) != %v", tc.u, tc.p, tc.ok)
-		}
-	}
-}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gocached/gocached/internal/casorder"
+
 	"github.com/gocached/gocached/protocol"
 )
 
@@ -53,18 +55,8 @@ var statusNames = map[uint16]string{
 	protocol.StatusAuthContinue: "AUTH_CONTINUE", protocol.StatusUnknown: "UNKNOWN", protocol.StatusNoMemory: "ENOMEM",
 }
 
-// casOrder renders CAS values as #N, N being the order of first
-// appearance, so that tests do not depend on the counter.
-type casOrder map[uint64]int
-
-func (o casOrder) name(cas uint64) string {
-	n, ok := o[cas]
-	if !ok {
-		n = len(o) + 1
-		o[cas] = n
-	}
-	return fmt.Sprintf("#%d", n)
-}
+// casOrder renders CAS values as #N by order of first appearance.
+type casOrder = casorder.Order
 
 // renderBinary turns a response stream into one line per packet, e.g.
 // `00 OK o=8 c=#1 e=00000005 v="hello"`; stat values are shown as "*"
@@ -88,7 +80,7 @@ func renderBinary(b []byte, cas casOrder, statValues bool) []string {
 			s += fmt.Sprintf(" o=%d", p.Opaque)
 		}
 		if p.CAS != 0 {
-			s += " c=" + cas.name(p.CAS)
+			s += " c=" + cas.Name(p.CAS)
 		}
 		if p.DataType != 0 {
 			s += fmt.Sprintf(" dt=%d", p.DataType)

@@ -557,48 +557,6 @@ func TestBinarySASL(t *testing.T) {
 	}
 }
 
-func TestSASLPasswordFile(t *testing.T) {
-	db, err := loadSASLDB(writePassFile(t, "# comment\n\n  \nalice:secret\r\nbob:pa:ss\ncarol:\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		user, pass string
-		ok         bool
-	}{
-		{"alice", "secret", true},
-		{"alice", "secret\r", false},
-		{"alice", "secre", false},
-		{"alice", "secrets", false},
-		{"bob", "pa:ss", true},
-		{"bob", "pa", false},
-		{"carol", "", true},
-		{"dave", "", false},
-		{"# comment", "", false},
-	}
-	for _, tc := range tests {
-		if got := db.check([]byte(tc.user), []byte(tc.pass)); got != tc.ok {
-			t.Errorf("check(%q, %q) = %v, want %v", tc.user, tc.pass, got, tc.ok)
-		}
-	}
-	if _, ok := db.checkPlain([]byte(plain("", "carol", ""))); ok {
-		t.Error("PLAIN with an empty password accepted")
-	}
-	for _, bad := range []string{"nocolon\n", ":nouser\n"} {
-		if _, err := loadSASLDB(writePassFile(t, bad)); err == nil {
-			t.Errorf("password file %q accepted", bad)
-		}
-	}
-	if _, err := loadSASLDB(filepath.Join(t.TempDir(), "missing")); err == nil {
-		t.Error("missing password file accepted")
-	}
-	cfg := DefaultConfig()
-	cfg.SASL = true
-	if _, err := New(cfg, nil); err == nil {
-		t.Error("-S without a password file accepted")
-	}
-}
-
 // TestBinaryRequestsPerEvent checks that a long pipeline yields every -R
 // requests (counted in conn_yields) and still answers everything.
 func TestBinaryRequestsPerEvent(t *testing.T) {

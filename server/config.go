@@ -34,7 +34,6 @@ type Config struct {
 	SlabReassign   bool          // -o slab_reassign
 	SlabAutomove   int           // -o slab_automove
 	HashPower      int           // -o hashpower
-	TrackSizes     bool          // -o track_sizes
 	Version        string        // reported by `version` and stats
 
 	SASL         bool   // -S: binary SASL PLAIN required before commands

@@ -30,7 +30,6 @@ type ClusterConfig struct {
 	version uint64
 	modTime time.Time
 	size    int64
-	readErr error // last failure to read file; the previous list stays
 }
 
 // NewClusterConfig reads spec: "@FILE" (reread when it changes), or a
@@ -160,10 +159,8 @@ func (cc *ClusterConfig) reload() error {
 // "CONFIG cluster 0 <bytes>\r\n<version>\n<nodes>\n\r\nEND\r\n".
 func (cc *ClusterConfig) appendReply(dst []byte) []byte {
 	if cc.file != "" {
-		err := cc.reload()
-		cc.mu.Lock()
-		cc.readErr = err // keep serving the last good list
-		cc.mu.Unlock()
+		// A failed reread keeps serving the last good list.
+		_ = cc.reload()
 	}
 	cc.mu.Lock()
 	payload := strconv.FormatUint(cc.version, 10) + "\n" + cc.nodes + "\n"

@@ -25,8 +25,6 @@ const (
 
 var stateNames = [...]string{"conn_waiting", "conn_read", "conn_parse_cmd", "conn_mwrite", "conn_closing"}
 
-var errTooManyConns = []byte("ERROR Too many open connections\r\n")
-
 // Protocols a connection can speak; chosen from its first byte (-B auto).
 const (
 	protoUnknown uint8 = iota

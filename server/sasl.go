@@ -1,77 +1,22 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"crypto/subtle"
-	"errors"
-	"fmt"
-	"os"
 
 	"github.com/gocached/gocached/protocol"
 	"go.uber.org/zap"
 )
 
 // SASL PLAIN for the binary protocol (-S), checked against a password
-// file of user:password lines, the format of memcached's MEMCACHED_SASL_PWDB.
-// Passwords are kept only as SHA-256 digests and compared in constant time;
-// they are never logged.
+// file (passwords.go), the format of memcached's MEMCACHED_SASL_PWDB.
 
 // saslMechs is the LIST_MECHS reply.
 const saslMechs = "PLAIN"
 
-// saslDB is the password file, read once at startup.
-type saslDB struct {
-	users map[string][sha256.Size]byte
-}
-
-// loadSASLDB reads a password file: one user:password per line (the
-// password is everything after the first colon), blank lines and lines
-// starting with # ignored.
-func loadSASLDB(path string) (*saslDB, error) {
-	if path == "" {
-		return nil, errors.New("SASL needs a password file (--sasl-pwdb or MEMCACHED_SASL_PWDB)")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("SASL password file: %w", err)
-	}
-	defer f.Close()
-	db := &saslDB{users: map[string][sha256.Size]byte{}}
-	sc := bufio.NewScanner(f)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := bytes.TrimRight(sc.Bytes(), "\r")
-		if len(bytes.TrimSpace(line)) == 0 || line[0] == '#' {
-			continue
-		}
-		i := bytes.IndexByte(line, ':')
-		if i <= 0 {
-			return nil, fmt.Errorf("SASL password file %s line %d: want user:password", path, n)
-		}
-		db.users[string(line[:i])] = sha256.Sum256(line[i+1:])
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("SASL password file %s: %w", path, err)
-	}
-	return db, nil
-}
-
-// check reports whether user's password is pass. The time it takes does
-// not depend on the password, nor on whether the user exists.
-func (db *saslDB) check(user, pass []byte) bool {
-	want, known := db.users[string(user)]
-	got := sha256.Sum256(pass)
-	same := subtle.ConstantTimeCompare(got[:], want[:]) == 1
-	return known && same
-}
-
 // checkPlain verifies a PLAIN message, [authzid] NUL authcid NUL password.
 // An authorization id other than the user's own is refused, as Cyrus SASL
 // does without a proxy policy. It returns the user for logging.
-func (db *saslDB) checkPlain(msg []byte) (user []byte, ok bool) {
+func (db *passwords) checkPlain(msg []byte) (user []byte, ok bool) {
 	i := bytes.IndexByte(msg, 0)
 	if i < 0 {
 		return nil, false

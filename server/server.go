@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gocached/gocached/protocol"
 	"github.com/gocached/gocached/store"
 	"go.uber.org/zap"
 )
@@ -39,8 +40,8 @@ type Server struct {
 	automove    atomic.Int32
 	stats       serverStats
 	closeStore  sync.Once
-	sasl        *saslDB      // -S password file
-	asciiAuth   *credentials // -Y users; nil when ascii auth is off
+	sasl        *passwords // -S password file
+	asciiAuth   *passwords // -Y users; nil when ascii auth is off
 }
 
 type serverStats struct {
@@ -93,11 +94,14 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	var sasl *saslDB
+	var sasl *passwords
 	if cfg.SASL {
+		if cfg.SASLPassFile == "" {
+			return nil, errors.New("SASL needs a password file (--sasl-pwdb or MEMCACHED_SASL_PWDB)")
+		}
 		var err error
-		if sasl, err = loadSASLDB(cfg.SASLPassFile); err != nil {
-			return nil, err
+		if sasl, err = loadPasswords(cfg.SASLPassFile); err != nil {
+			return nil, fmt.Errorf("SASL password file: %w", err)
 		}
 	}
 	st, err := store.New(store.Options{
@@ -124,7 +128,10 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 		sasl:        sasl,
 	}
 	if cfg.AuthFile != "" {
-		if s.asciiAuth, err = loadCredentials(cfg.AuthFile); err != nil {
+		if s.asciiAuth, err = loadPasswords(cfg.AuthFile); err == nil && len(s.asciiAuth.users) == 0 {
+			err = fmt.Errorf("%s: no users", cfg.AuthFile)
+		}
+		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("auth file: %w", err)
 		}
@@ -267,7 +274,7 @@ func (s *Server) acceptLoop(l net.Listener) {
 		if s.stats.currConns.Load() >= int64(s.cfg.MaxConns) {
 			s.stats.rejected.Add(1)
 			_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = nc.Write(errTooManyConns)
+			_, _ = nc.Write(protocol.ErrTooManyConns)
 			nc.Close()
 			continue
 		}

@@ -254,7 +254,7 @@ func TestGracefulShutdown(t *testing.T) {
 	_ = busy.SetReadDeadline(time.Now().Add(3 * time.Second))
 	line, _ := br.ReadString('\n')
 	if err := <-done; err != nil {
-		t.Logf("shutdown: %v", err)
+		t.Fatalf("shutdown did not drain the connections: %v", err)
 	}
 	if _, err := net.Dial("tcp", addr); err == nil {
 		t.Fatal("still accepting after shutdown")

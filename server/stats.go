@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,22 +23,16 @@ type statWriter struct {
 
 func (w *statWriter) str(name, v string) {
 	if w.bin {
-		w.b = protocol.AppendBinaryResponse(w.b, protocol.OpStat, protocol.StatusOK, 0, uint16(len(name)), len(v), w.opaque, 0)
-		w.b = append(w.b, name...)
-		w.b = append(w.b, v...)
+		w.b = protocol.AppendBinaryStat(w.b, w.opaque, name, v)
 		return
 	}
-	w.b = append(w.b, "STAT "...)
-	w.b = append(w.b, name...)
-	w.b = append(w.b, ' ')
-	w.b = append(w.b, v...)
-	w.b = append(w.b, '\r', '\n')
+	w.b = protocol.AppendStat(w.b, name, v)
 }
 
 // end terminates a group: END in text, an empty Stat packet in binary.
 func (w *statWriter) end() {
 	if w.bin {
-		w.b = protocol.AppendBinaryResponse(w.b, protocol.OpStat, protocol.StatusOK, 0, 0, 0, w.opaque, 0)
+		w.b = protocol.AppendBinaryStat(w.b, w.opaque, "", "")
 		return
 	}
 	w.b = append(w.b, protocol.End...)
@@ -257,7 +252,7 @@ func (s *Server) writeSettings(w *statWriter) {
 	w.i("udpport", int64(cfg.UDPPort))
 	inter := "NULL"
 	if len(cfg.Listen) > 0 {
-		inter = joinComma(cfg.Listen)
+		inter = strings.Join(cfg.Listen, ",")
 	}
 	w.str("inter", inter)
 	w.i("verbosity", int64(s.verbosity.Load()))
@@ -321,17 +316,6 @@ func (s *Server) writeSettings(w *statWriter) {
 	w.yesno("inline_ascii_response", false)
 	w.str("num_napi_ids", "(null)")
 	w.str("memory_file", "(null)")
-}
-
-func joinComma(list []string) string {
-	out := ""
-	for i, s := range list {
-		if i > 0 {
-			out += ","
-		}
-		out += s
-	}
-	return out
 }
 
 // writeItems is `stats items`: classes holding items.

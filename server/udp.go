@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -39,12 +38,9 @@ import (
 // value), whoever sent it, gocached drops the unfinished command: the
 // replies already made are sent and the next datagram starts afresh.
 const (
-	udpHeaderSize  = 8
-	udpMaxPayload  = 1400                          // memcached's UDP_MAX_PAYLOAD_SIZE
-	udpDataSize    = udpMaxPayload - udpHeaderSize // UDP_DATA_SIZE: reply bytes per datagram
-	udpReadBufSize = 64 << 10                      // UDP_READ_BUFFER_SIZE: every datagram fits
-	udpSocketBuf   = 4 << 20                       // asked for SO_RCVBUF and SO_SNDBUF; the kernel caps it
-	udpOutKeep     = 2 << 20                       // reply buffer kept between datagrams
+	udpReadBufSize = 64 << 10 // UDP_READ_BUFFER_SIZE: every datagram fits
+	udpSocketBuf   = 4 << 20  // asked for SO_RCVBUF and SO_SNDBUF; the kernel caps it
+	udpOutKeep     = 2 << 20  // reply buffer kept between datagrams
 )
 
 // udpSocket is one bound UDP socket and the readers sharing it.
@@ -132,7 +128,7 @@ func newUDPReader(s *Server, pc *net.UDPConn, id int64) *udpReader {
 		pc:    pc,
 		local: pc.LocalAddr(),
 		buf:   make([]byte, udpReadBufSize),
-		pkt:   make([]byte, udpMaxPayload),
+		pkt:   make([]byte, protocol.UDPMaxPayload),
 	}
 	c := &conn{s: s, listener: u.local, id: id, udp: u}
 	c.rbuf = u.buf
@@ -251,7 +247,8 @@ func (u *udpReader) run() {
 			continue
 		}
 		delay = 0
-		if n <= udpHeaderSize {
+		h, ok := protocol.ParseUDPHeader(u.buf[:n])
+		if !ok {
 			continue // memcached ignores datagrams with no request
 		}
 		u.peerMu.Lock()
@@ -259,12 +256,13 @@ func (u *udpReader) run() {
 		u.peerMu.Unlock()
 		u.c.state.Store(stateParse)
 		u.c.lastCmd.Store(u.c.s.store.Now())
-		u.handle(n)
+		u.handle(h, n)
 	}
 }
 
-// handle runs the request in buf[:n] and sends its replies.
-func (u *udpReader) handle(n int) {
+// handle runs the request in buf[:n], whose frame header is h, and sends
+// its replies.
+func (u *udpReader) handle(h protocol.UDPHeader, n int) {
 	c := u.c
 	defer func() {
 		if r := recover(); r != nil {
@@ -273,18 +271,16 @@ func (u *udpReader) handle(n int) {
 		}
 	}()
 	c.s.stats.bytesRead.Add(c.id, uint64(n))
-	if u.buf[4] != 0 || u.buf[5] != 1 {
+	if !h.Single() {
 		return // a request of several datagrams: memcached drops it
 	}
-	// The sequence number and reserved field are not looked at, as in
-	// memcached.
-	u.reqID = binary.BigEndian.Uint16(u.buf)
-	c.r, c.w = udpHeaderSize, n
+	u.reqID = h.RequestID
+	c.r, c.w = protocol.UDPHeaderLen, n
 	c.need, c.swallow, c.reqs = 0, 0, 0
 	c.noreply = false
 	// The protocol is the datagram's, whatever -B says, as in memcached.
 	c.proto = protoText
-	if u.buf[udpHeaderSize] == protocol.BinaryRequestMagic {
+	if u.buf[protocol.UDPHeaderLen] == protocol.BinaryRequestMagic {
 		c.proto = protoBinary
 	}
 	if c.bin != nil {
@@ -412,25 +408,19 @@ func (u *udpReader) transmit() {
 	u.discard()
 }
 
-// send writes one response object as datagrams of at most udpMaxPayload
+// send writes one response object as datagrams of at most protocol.UDPMaxPayload
 // bytes. An empty object is one bare header with a total of 0.
 func (u *udpReader) send(data []byte) {
 	s := u.c.s
-	total := (len(data) + udpDataSize - 1) / udpDataSize
-	if total > 0xffff {
-		total = 0xffff // as memcached, which does not say what else to do
-	}
+	total := protocol.UDPDatagrams(len(data))
 	u.c.state.Store(stateWrite)
 	defer u.c.state.Store(stateParse)
 	for seq := 0; ; seq++ {
 		p := u.pkt
-		binary.BigEndian.PutUint16(p[0:], u.reqID)
-		binary.BigEndian.PutUint16(p[2:], uint16(seq))
-		binary.BigEndian.PutUint16(p[4:], uint16(total))
-		p[6], p[7] = 0, 0
-		n := copy(p[udpHeaderSize:], data)
+		protocol.PutUDPHeader(p, u.reqID, seq, total)
+		n := copy(p[protocol.UDPHeaderLen:], data)
 		data = data[n:]
-		m, err := u.pc.WriteToUDPAddrPort(p[:udpHeaderSize+n], u.peer)
+		m, err := u.pc.WriteToUDPAddrPort(p[:protocol.UDPHeaderLen+n], u.peer)
 		s.stats.bytesWritten.Add(u.c.id, uint64(m))
 		s.stats.writes.Add(u.c.id, 1)
 		if err != nil {

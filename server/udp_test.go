@@ -87,8 +87,8 @@ func (u *udpClient) recv(timeout time.Duration) (dgram, bool) {
 	if n < 8 {
 		u.t.Fatalf("reply datagram of %d bytes", n)
 	}
-	if n > udpMaxPayload {
-		u.t.Fatalf("reply datagram of %d bytes, over %d", n, udpMaxPayload)
+	if n > protocol.UDPMaxPayload {
+		u.t.Fatalf("reply datagram of %d bytes, over %d", n, protocol.UDPMaxPayload)
 	}
 	b := u.buf[:n]
 	return dgram{
@@ -303,7 +303,7 @@ func TestUDPLargeValue(t *testing.T) {
 		t.Fatalf("set: %q", got)
 	}
 	want := "VALUE big 3 100000\r\n" + string(value) + "\r\nEND\r\n"
-	total := (len(want) + udpDataSize - 1) / udpDataSize
+	total := (len(want) + protocol.UDPDataLen - 1) / protocol.UDPDataLen
 	u := dialUDP(t, s)
 	u.sendRaw(frame(4242, 0, 1, 0, "get big\r\n"))
 	parts := make([]string, total)
@@ -315,8 +315,8 @@ func TestUDPLargeValue(t *testing.T) {
 		if d.id != 4242 || int(d.total) != total || int(d.seq) >= total || parts[d.seq] != "" {
 			t.Fatalf("datagram id %d seq %d total %d, want id 4242 total %d", d.id, d.seq, d.total, total)
 		}
-		if int(d.seq) < total-1 && len(d.data) != udpDataSize {
-			t.Fatalf("datagram %d carries %d bytes, want %d", d.seq, len(d.data), udpDataSize)
+		if int(d.seq) < total-1 && len(d.data) != protocol.UDPDataLen {
+			t.Fatalf("datagram %d carries %d bytes, want %d", d.seq, len(d.data), protocol.UDPDataLen)
 		}
 		parts[d.seq] = d.data
 	}
@@ -585,7 +585,7 @@ func TestUDPNoAllocs(t *testing.T) {
 	s := udpTestServer(t, nil)
 	u := detachedReader(t, s)
 	run := func(req string) {
-		u.handle(copy(u.buf, frame(1, 0, 1, 0, req)))
+		u.handleFrame(frame(1, 0, 1, 0, req))
 	}
 	run("set k 0 0 100\r\n" + strings.Repeat("v", 100) + "\r\n")
 	run("set l 0 0 3000\r\n" + strings.Repeat("w", 3000) + "\r\n")
@@ -596,7 +596,7 @@ func TestUDPNoAllocs(t *testing.T) {
 		"delete nope\r\nincr nope 1\r\nquit\r\n",
 	} {
 		d := frame(1, 0, 1, 0, req)
-		if n := testing.AllocsPerRun(200, func() { u.handle(copy(u.buf, d)) }); n != 0 {
+		if n := testing.AllocsPerRun(200, func() { u.handleFrame(d) }); n != 0 {
 			t.Errorf("%q: %v allocations per datagram", req, n)
 		}
 	}
@@ -640,11 +640,18 @@ func TestUDPProtocolPerDatagram(t *testing.T) {
 func BenchmarkUDPGetHit(b *testing.B) {
 	s := udpTestServer(b, nil)
 	u := detachedReader(b, s)
-	u.handle(copy(u.buf, frame(1, 0, 1, 0, "set user:12345:profile 0 0 100\r\n"+strings.Repeat("v", 100)+"\r\n")))
+	u.handleFrame(frame(1, 0, 1, 0, "set user:12345:profile 0 0 100\r\n"+strings.Repeat("v", 100)+"\r\n"))
 	d := frame(1, 0, 1, 0, "get user:12345:profile\r\n")
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		u.handle(copy(u.buf, d))
+		u.handleFrame(d)
 	}
+}
+
+// handleFrame runs the datagram d as the read loop does.
+func (u *udpReader) handleFrame(d []byte) {
+	n := copy(u.buf, d)
+	h, _ := protocol.ParseUDPHeader(u.buf[:n])
+	u.handle(h, n)
 }

@@ -1,0 +1,33 @@
+package protocol
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestAppendStat(t *testing.T) {
+	for _, tc := range []struct{ name, value, want string }{
+		{"pid", "42", "STAT pid 42\r\n"},
+		{"version", "1.6.45", "STAT version 1.6.45\r\n"},
+		{"memory_file", "(null)", "STAT memory_file (null)\r\n"},
+	} {
+		if got := string(AppendStat([]byte("x"), tc.name, tc.value)); got != "x"+tc.want {
+			t.Errorf("AppendStat(%q, %q) = %q, want %q", tc.name, tc.value, got, "x"+tc.want)
+		}
+	}
+}
+
+func TestAppendBinaryStat(t *testing.T) {
+	for _, tc := range []struct{ name, value string }{{"pid", "42"}, {"", ""}} {
+		b := AppendBinaryStat(nil, 0xdeadbeef, tc.name, tc.value)
+		h, ok := ParseBinaryHeader(b)
+		if !ok {
+			t.Fatalf("%q: header does not parse", tc.name)
+		}
+		if b[0] != BinaryResponseMagic || h.Opcode != OpStat || h.Opaque != 0xdeadbeef ||
+			int(h.KeyLen) != len(tc.name) || int(h.BodyLen) != len(tc.name)+len(tc.value) ||
+			!bytes.Equal(b[BinaryHeaderLen:], []byte(tc.name+tc.value)) {
+			t.Errorf("%q=%q: packet %x", tc.name, tc.value, b)
+		}
+	}
+}
