@@ -41,6 +41,7 @@ lint:
 # Short fuzzing session of every protocol parser, then of whole connections
 # (text and binary streams through the server).
 fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzTextLine -fuzztime 20s ./protocol/
 	$(GO) test -run '^$$' -fuzz FuzzUDPHeader -fuzztime 20s ./protocol/
 	$(GO) test -run '^$$' -fuzz FuzzText -fuzztime 45s ./server/
 	$(GO) test -run '^$$' -fuzz FuzzBinary -fuzztime 45s -fuzzminimizetime 3s ./server/

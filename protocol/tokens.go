@@ -81,3 +81,18 @@ func NextKey(rest []byte) (key, after []byte) {
 	}
 	return rest[:i], rest[i+1:]
 }
+
+// LineMayGrow reports whether an unterminated line may grow past LineLimit
+// and the read buffer: only get and gets lines (after at most 100 spaces),
+// as memcached allows for long multi-gets.
+func LineMayGrow(buf []byte) bool {
+	i := 0
+	for i < len(buf) && buf[i] == ' ' {
+		i++
+	}
+	if i > 100 {
+		return false
+	}
+	b := buf[i:]
+	return bytes.HasPrefix(b, []byte("get ")) || bytes.HasPrefix(b, []byte("gets "))
+}

@@ -75,3 +75,17 @@ func TestNextKey(t *testing.T) {
 		t.Fatalf("keys %q", keys)
 	}
 }
+
+func TestLineMayGrow(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"get a b c", true}, {"gets a", true}, {"   get a", true}, {strings.Repeat(" ", 100) + "get a", true},
+		{strings.Repeat(" ", 101) + "get a", false}, {"gat 0 a", false}, {"set a 0 0 1", false}, {"get", false}, {"getx a", false},
+	} {
+		if got := LineMayGrow([]byte(tc.in)); got != tc.want {
+			t.Errorf("LineMayGrow(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}

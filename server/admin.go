@@ -30,7 +30,7 @@ func (c *conn) cmdSlabs(t *protocol.Tokens) action {
 		}
 		c.out = append(c.out, reassignReplies[c.s.store.Reassign(int(src), int(dst))]...)
 	case nt >= 4 && string(t.T[1]) == "automove":
-		c.setNoreply(t)
+		c.noreply = protocol.Noreply(t)
 		level, ok := protocol.ParseUint32(t.T[2])
 		if !ok {
 			c.reply(protocol.ErrBadFormat)

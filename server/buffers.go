@@ -35,6 +35,8 @@ type scratch struct {
 	keyBuf   [protocol.KeyMaxLength]byte
 	mf       metaFlags
 	req      store.Request
+	storage  protocol.StorageCommand
+	keyCmd   protocol.KeyCommand
 	arith    store.ArithRequest
 	arithOut store.ArithResult
 }

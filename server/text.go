@@ -51,12 +51,12 @@ func (c *conn) process() action {
 		c.need = 0
 		line, n, ok := protocol.Line(buf)
 		if !ok {
-			if len(buf) > protocol.LineLimit && !largeGet(buf) {
+			if len(buf) > protocol.LineLimit && !protocol.LineMayGrow(buf) {
 				return actClose
 			}
 			return actMore
 		}
-		if n > bufSize && c.udp == nil && !largeGet(buf) {
+		if n > bufSize && c.udp == nil && !protocol.LineMayGrow(buf) {
 			// memcached never finds the end of a line longer than its
 			// read buffer, except for get/gets, and closes. (A UDP
 			// datagram is read whole.)
@@ -74,20 +74,6 @@ func (c *conn) process() action {
 		}
 		c.yield()
 	}
-}
-
-// largeGet reports whether an unterminated line may keep growing: only
-// get and gets lines (after at most 100 spaces), as memcached allows.
-func largeGet(buf []byte) bool {
-	i := 0
-	for i < len(buf) && buf[i] == ' ' {
-		i++
-	}
-	if i > 100 {
-		return false
-	}
-	b := buf[i:]
-	return bytes.HasPrefix(b, []byte("get ")) || bytes.HasPrefix(b, []byte("gets "))
 }
 
 // dispatch runs one command line of n bytes (terminator included). done is
@@ -176,39 +162,6 @@ func (c *conn) consumed(n int, act action) (action, bool) {
 	return act, true
 }
 
-// setNoreply is memcached's set_noreply_maybe: a last token of "noreply"
-// silences the command's replies.
-func (c *conn) setNoreply(t *protocol.Tokens) bool {
-	if t.N > 0 && string(t.T[t.N-1]) == "noreply" {
-		c.noreply = true
-	}
-	return c.noreply
-}
-
-// wantTokens replies ERROR unless the command has between lo and hi
-// tokens, counted as memcached does (the terminal token included).
-func (c *conn) wantTokens(t *protocol.Tokens, lo, hi int) bool {
-	if n := t.Count(); n < lo || n > hi {
-		c.reply(protocol.Error)
-		return false
-	}
-	return true
-}
-
-// keyCommand checks what incr, decr and touch share: the token count
-// (ERROR), noreply, and the key length (CLIENT_ERROR), in memcached's order.
-func (c *conn) keyCommand(t *protocol.Tokens, lo, hi int) ([]byte, bool) {
-	if !c.wantTokens(t, lo, hi) {
-		return nil, false
-	}
-	c.setNoreply(t)
-	if len(t.T[1]) > protocol.KeyMaxLength {
-		c.reply(protocol.ErrBadFormat)
-		return nil, false
-	}
-	return t.T[1], true
-}
-
 func (c *conn) appendGet(v *store.View) {
 	c.out = protocol.AppendValue(c.out, v.Key, v.Flags, v.Value, false, 0)
 }
@@ -282,45 +235,17 @@ func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
 // cmdUpdate is set, add, replace, append, prepend and cas: the command
 // line, then a data block of <bytes> bytes and CRLF.
 func (c *conn) cmdUpdate(t *protocol.Tokens, n int, mode store.Mode, handleCAS bool) (action, bool) {
-	lo, hi := 6, 7
-	if handleCAS {
-		lo, hi = 7, 8
-	}
-	if !c.wantTokens(t, lo, hi) {
+	cmd := &c.sc.storage
+	errLine := protocol.ParseStorage(t, handleCAS, cmd)
+	c.noreply = cmd.Noreply
+	if errLine != nil {
 		c.r += n
+		c.reply(errLine)
 		return actMore, true
 	}
-	c.setNoreply(t)
-	key := t.T[1]
-	if len(key) > protocol.KeyMaxLength {
-		c.r += n
-		c.reply(protocol.ErrBadFormat)
-		return actMore, true
-	}
-	flags, ok1 := protocol.ParseUint32(t.T[2])
-	exptime, ok2 := protocol.ParseInt32(t.T[3])
-	vlen, ok3 := protocol.ParseInt32(t.T[4])
-	if !ok1 || !ok2 || !ok3 {
-		c.r += n
-		c.reply(protocol.ErrBadFormat)
-		return actMore, true
-	}
-	var casIn uint64
-	if handleCAS {
-		var ok bool
-		if casIn, ok = protocol.ParseUint64(t.T[5]); !ok {
-			c.r += n
-			c.reply(protocol.ErrBadFormat)
-			return actMore, true
-		}
-	}
-	if vlen < 0 || vlen > 1<<31-1-2 {
-		c.r += n
-		c.reply(protocol.ErrBadFormat)
-		return actMore, true
-	}
+	key, vlen := cmd.Key, cmd.Bytes
 	total := int64(vlen) + 2
-	if !c.s.store.ItemSizeOK(len(key), flags, int(vlen)) {
+	if !c.s.store.ItemSizeOK(len(key), cmd.Flags, int(vlen)) {
 		c.r += n
 		c.reply(protocol.ErrTooLarge)
 		c.s.store.Refuse(key, store.ErrTooLarge, mode == store.ModeSet)
@@ -337,7 +262,7 @@ func (c *conn) cmdUpdate(t *protocol.Tokens, n int, mode store.Mode, handleCAS b
 		c.reply(protocol.ErrBadChunk)
 		return actMore, true
 	}
-	c.sc.req = store.Request{Mode: mode, Key: key, Flags: flags, Exptime: c.s.store.RelTime(int64(exptime)), Value: data[:vlen], CAS: casIn}
+	c.sc.req = store.Request{Mode: mode, Key: key, Flags: cmd.Flags, Exptime: c.s.store.RelTime(int64(cmd.Exptime)), Value: data[:vlen], CAS: cmd.CAS}
 	res, _, err := c.s.store.Store(&c.sc.req)
 	switch {
 	case err == store.ErrTooLarge:
@@ -359,17 +284,24 @@ var storeReplies = [...][]byte{
 	store.Touched:   protocol.Touched,
 }
 
+// keyLine runs a key command's parser and replies with its error, if any.
+func (c *conn) keyLine(t *protocol.Tokens, parse func(*protocol.Tokens, *protocol.KeyCommand) []byte) (*protocol.KeyCommand, bool) {
+	k := &c.sc.keyCmd
+	errLine := parse(t, k)
+	c.noreply = k.Noreply
+	if errLine != nil {
+		c.reply(errLine)
+		return nil, false
+	}
+	return k, true
+}
+
 func (c *conn) cmdArith(t *protocol.Tokens, incr bool) action {
-	key, ok := c.keyCommand(t, 4, 5)
+	k, ok := c.keyLine(t, protocol.ParseArith)
 	if !ok {
 		return actMore
 	}
-	delta, ok := protocol.ParseUint64(t.T[2])
-	if !ok {
-		c.reply(protocol.ErrBadDelta)
-		return actMore
-	}
-	c.sc.arith = store.ArithRequest{Key: key, Incr: incr, Delta: delta, Pinned: c.pinned}
+	c.sc.arith = store.ArithRequest{Key: k.Key, Incr: incr, Delta: k.Delta, Pinned: c.pinned}
 	res, err := c.s.store.ArithEx(&c.sc.arith, &c.sc.arithOut)
 	v := c.sc.arithOut.Value
 	c.sc.arith = store.ArithRequest{}
@@ -387,81 +319,43 @@ func (c *conn) cmdArith(t *protocol.Tokens, incr bool) action {
 }
 
 func (c *conn) cmdDelete(t *protocol.Tokens) action {
-	if !c.wantTokens(t, 3, 5) {
-		return actMore
+	if k, ok := c.keyLine(t, protocol.ParseDelete); ok {
+		c.reply(storeReplies[c.s.store.Delete(k.Key, 0)])
 	}
-	if t.Count() > 3 {
-		holdZero := string(t.T[2]) == "0"
-		noreply := c.setNoreply(t)
-		nt := t.Count()
-		valid := (nt == 4 && (holdZero || noreply)) || (nt == 5 && holdZero && noreply)
-		if !valid {
-			c.reply([]byte("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n"))
-			return actMore
-		}
-	}
-	key := t.T[1]
-	if len(key) > protocol.KeyMaxLength {
-		c.reply(protocol.ErrBadFormat)
-		return actMore
-	}
-	c.reply(storeReplies[c.s.store.Delete(key, 0)])
 	return actMore
 }
 
 func (c *conn) cmdTouch(t *protocol.Tokens) action {
-	key, ok := c.keyCommand(t, 4, 5)
-	if !ok {
-		return actMore
+	if k, ok := c.keyLine(t, protocol.ParseTouch); ok {
+		c.reply(storeReplies[c.s.store.Touch(k.Key, c.s.store.RelTime(int64(k.Exptime)))])
 	}
-	e, ok := protocol.ParseInt32(t.T[2])
-	if !ok {
-		c.reply(protocol.ErrBadExptime)
-		return actMore
-	}
-	c.reply(storeReplies[c.s.store.Touch(key, c.s.store.RelTime(int64(e)))])
 	return actMore
 }
 
 func (c *conn) cmdFlushAll(t *protocol.Tokens) action {
-	if !c.wantTokens(t, 2, 4) {
-		return actMore
-	}
-	c.setNoreply(t)
-	if c.s.cfg.FlushDisabled {
+	delay, noreply, errLine := protocol.ParseFlushAll(t)
+	c.noreply = noreply
+	switch {
+	case bytes.Equal(errLine, protocol.Error):
+		c.reply(errLine)
+	case c.s.cfg.FlushDisabled:
 		c.s.store.CountFlush()
 		c.reply(protocol.ErrFlushOff)
-		return actMore
+	case errLine != nil:
+		c.reply(errLine)
+	default:
+		c.s.store.FlushAll(int64(delay))
+		c.reply(protocol.OK)
 	}
-	var delay int32
-	want := 2
-	if c.noreply {
-		want = 3
-	}
-	if t.Count() != want {
-		var ok bool
-		if delay, ok = protocol.ParseInt32(t.T[1]); !ok {
-			c.reply(protocol.ErrBadExptime)
-			return actMore
-		}
-	}
-	c.s.store.FlushAll(int64(delay))
-	c.reply(protocol.OK)
 	return actMore
 }
 
 func (c *conn) cmdVerbosity(t *protocol.Tokens) action {
-	if !c.wantTokens(t, 3, 4) {
+	level, noreply, errLine := protocol.ParseVerbosity(t)
+	c.noreply = noreply
+	if errLine != nil {
+		c.reply(errLine)
 		return actMore
-	}
-	c.setNoreply(t)
-	level, ok := protocol.ParseUint32(t.T[1])
-	if !ok {
-		c.reply(protocol.ErrBadFormat)
-		return actMore
-	}
-	if level > 2 {
-		level = 2
 	}
 	c.s.verbosity.Store(int32(level))
 	c.reply(protocol.OK)

@@ -1,0 +1,205 @@
+package protocol
+
+import (
+	"bytes"
+	"testing"
+)
+
+func tok(line string) *Tokens {
+	var t Tokens
+	t.Tokenize([]byte(line))
+	return &t
+}
+
+func TestParseStorage(t *testing.T) {
+	long := string(bytes.Repeat([]byte("k"), KeyMaxLength+1))
+	for _, tc := range []struct {
+		line    string
+		cas     bool
+		err     []byte
+		want    StorageCommand
+		noreply bool
+	}{
+		{"set k 5 -1 10", false, nil, StorageCommand{Key: []byte("k"), Flags: 5, Exptime: -1, Bytes: 10}, false},
+		{"set k 4294967295 2592001 0 noreply", false, nil, StorageCommand{Key: []byte("k"), Flags: 1<<32 - 1, Exptime: 2592001, Noreply: true}, true},
+		{"cas k 0 0 1 77", true, nil, StorageCommand{Key: []byte("k"), Bytes: 1, CAS: 77}, false},
+		{"cas k 0 0 1 18446744073709551615 noreply", true, nil, StorageCommand{Key: []byte("k"), Bytes: 1, CAS: 1<<64 - 1, Noreply: true}, true},
+		{"set k 0 0", false, Error, StorageCommand{}, false},
+		{"set k 0 0 1 noreply extra", false, Error, StorageCommand{}, false},
+		{"cas k 0 0 1", true, Error, StorageCommand{}, false},
+		{"set " + long + " 0 0 1 noreply", false, ErrBadFormat, StorageCommand{}, true},
+		{"set k x 0 1", false, ErrBadFormat, StorageCommand{}, false},
+		{"set k 4294967298 0 1", false, nil, StorageCommand{Key: []byte("k"), Flags: 2, Bytes: 1}, false}, // truncated, as memcached
+		{"set k 0 x 1", false, ErrBadFormat, StorageCommand{}, false},
+		{"set k 0 0 x", false, ErrBadFormat, StorageCommand{}, false},
+		{"set k 0 0 -1", false, ErrBadFormat, StorageCommand{}, false},
+		{"set k 0 0 2147483646", false, ErrBadFormat, StorageCommand{}, false},
+		{"set k 0 0 2147483645", false, nil, StorageCommand{Key: []byte("k"), Bytes: 2147483645}, false},
+		{"cas k 0 0 1 -1", true, ErrBadFormat, StorageCommand{}, false},
+		{"cas k 0 0 1 x noreply", true, ErrBadFormat, StorageCommand{}, true},
+	} {
+		var c StorageCommand
+		err := ParseStorage(tok(tc.line), tc.cas, &c)
+		if !bytes.Equal(err, tc.err) || c.Noreply != tc.noreply {
+			t.Errorf("ParseStorage(%q) = %q noreply %v; want %q noreply %v", tc.line, err, c.Noreply, tc.err, tc.noreply)
+			continue
+		}
+		if err == nil && (string(c.Key) != string(tc.want.Key) || c.Flags != tc.want.Flags || c.Exptime != tc.want.Exptime ||
+			c.Bytes != tc.want.Bytes || c.CAS != tc.want.CAS) {
+			t.Errorf("ParseStorage(%q) = %+v, want %+v", tc.line, c, tc.want)
+		}
+	}
+}
+
+func TestParseKeyCommands(t *testing.T) {
+	long := string(bytes.Repeat([]byte("k"), KeyMaxLength+1))
+	parsers := map[string]func(*Tokens, *KeyCommand) []byte{"incr": ParseArith, "touch": ParseTouch, "delete": ParseDelete}
+	for _, tc := range []struct {
+		line    string
+		err     []byte
+		key     string
+		delta   uint64
+		exptime int32
+		noreply bool
+	}{
+		{"incr k 5", nil, "k", 5, 0, false},
+		{"incr k 18446744073709551615 noreply", nil, "k", 1<<64 - 1, 0, true},
+		{"incr k", Error, "", 0, 0, false},
+		{"incr k 1 noreply x", Error, "", 0, 0, false},
+		{"incr k -1", ErrBadDelta, "", 0, 0, false},
+		{"incr k x noreply", ErrBadDelta, "", 0, 0, true},
+		{"incr " + long + " 1", ErrBadFormat, "", 0, 0, false},
+		{"touch k -5", nil, "k", 0, -5, false},
+		{"touch k x", ErrBadExptime, "", 0, 0, false},
+		{"touch k", Error, "", 0, 0, false},
+		{"delete k", nil, "k", 0, 0, false},
+		{"delete k 0", nil, "k", 0, 0, false},
+		{"delete k noreply", nil, "k", 0, 0, true},
+		{"delete k 0 noreply", nil, "k", 0, 0, true},
+		{"delete k 5", ErrDeleteUsage, "", 0, 0, false},
+		{"delete k 5 noreply", ErrDeleteUsage, "", 0, 0, true},
+		{"delete k noreply 0", ErrDeleteUsage, "", 0, 0, false},
+		{"delete", Error, "", 0, 0, false},
+		{"delete k 0 noreply x", Error, "", 0, 0, false},
+		{"delete " + long, ErrBadFormat, "", 0, 0, false},
+	} {
+		tk := tok(tc.line)
+		var c KeyCommand
+		err := parsers[string(tk.T[0])](tk, &c)
+		if !bytes.Equal(err, tc.err) || c.Noreply != tc.noreply {
+			t.Errorf("%q: error %q noreply %v; want %q noreply %v", tc.line, err, c.Noreply, tc.err, tc.noreply)
+			continue
+		}
+		if err == nil && (string(c.Key) != tc.key || c.Delta != tc.delta || c.Exptime != tc.exptime) {
+			t.Errorf("%q: %+v", tc.line, c)
+		}
+	}
+}
+
+func TestParseFlushAllAndVerbosity(t *testing.T) {
+	for _, tc := range []struct {
+		line    string
+		delay   int32
+		noreply bool
+		err     []byte
+	}{
+		{"flush_all", 0, false, nil},
+		{"flush_all 10", 10, false, nil},
+		{"flush_all noreply", 0, true, nil},
+		{"flush_all -1 noreply", -1, true, nil},
+		{"flush_all x", 0, false, ErrBadExptime},
+		{"flush_all x noreply", 0, true, ErrBadExptime},
+		{"flush_all 1 noreply x", 0, false, Error},
+	} {
+		d, nr, err := ParseFlushAll(tok(tc.line))
+		if d != tc.delay || nr != tc.noreply || !bytes.Equal(err, tc.err) {
+			t.Errorf("ParseFlushAll(%q) = %d, %v, %q", tc.line, d, nr, err)
+		}
+	}
+	for _, tc := range []struct {
+		line    string
+		level   uint32
+		noreply bool
+		err     []byte
+	}{
+		{"verbosity 1", 1, false, nil},
+		{"verbosity 9 noreply", 2, true, nil},
+		{"verbosity", 0, false, Error},
+		{"verbosity x", 0, false, ErrBadFormat},
+		{"verbosity 1 noreply x", 0, false, Error},
+	} {
+		l, nr, err := ParseVerbosity(tok(tc.line))
+		if l != tc.level || nr != tc.noreply || !bytes.Equal(err, tc.err) {
+			t.Errorf("ParseVerbosity(%q) = %d, %v, %q", tc.line, l, nr, err)
+		}
+	}
+}
+
+func TestTextParsersDoNotAllocate(t *testing.T) {
+	set, incr := tok("set user:12345:profile 0 3600 100 noreply"), tok("incr counter 1")
+	var sc StorageCommand
+	var kc KeyCommand
+	var line Tokens
+	raw := []byte("get user:12345:profile user:12345:friends\r\n")
+	if n := testing.AllocsPerRun(1000, func() {
+		l, _, _ := Line(raw)
+		line.Tokenize(l)
+		_ = ParseStorage(set, false, &sc)
+		_ = ParseArith(incr, &kc)
+	}); n != 0 {
+		t.Fatalf("%v allocations per line", n)
+	}
+}
+
+func BenchmarkParseStorage(b *testing.B) {
+	raw := []byte("set user:12345:profile 0 3600 100\r\n")
+	var t Tokens
+	var c StorageCommand
+	b.ReportAllocs()
+	for b.Loop() {
+		l, _, _ := Line(raw)
+		t.Tokenize(l)
+		if ParseStorage(&t, false, &c) != nil {
+			b.Fatal("bad line")
+		}
+	}
+}
+
+// FuzzTextLine runs every line parser over any line: none panics, every
+// error is one of memcached's replies, and a parsed key is a token of the
+// line within the length limit.
+func FuzzTextLine(f *testing.F) {
+	for _, s := range []string{"set k 0 0 1", "cas k 0 0 1 2 noreply", "incr k 1", "touch k 1", "delete k 0 noreply", "flush_all 1", "verbosity 1"} {
+		f.Add([]byte(s))
+	}
+	known := [][]byte{Error, ErrBadFormat, ErrBadDelta, ErrBadExptime, ErrDeleteUsage}
+	check := func(t *testing.T, what string, err, key []byte) {
+		if err == nil {
+			if len(key) > KeyMaxLength || bytes.ContainsAny(key, " \x00") {
+				t.Fatalf("%s: key %q", what, key)
+			}
+			return
+		}
+		for _, k := range known {
+			if bytes.Equal(err, k) {
+				return
+			}
+		}
+		t.Fatalf("%s: unknown error %q", what, err)
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var tk Tokens
+		tk.Tokenize(line)
+		var sc StorageCommand
+		var kc KeyCommand
+		check(t, "storage", ParseStorage(&tk, false, &sc), sc.Key)
+		check(t, "cas", ParseStorage(&tk, true, &sc), sc.Key)
+		check(t, "arith", ParseArith(&tk, &kc), kc.Key)
+		check(t, "touch", ParseTouch(&tk, &kc), kc.Key)
+		check(t, "delete", ParseDelete(&tk, &kc), kc.Key)
+		_, _, err := ParseFlushAll(&tk)
+		check(t, "flush_all", err, nil)
+		_, _, err = ParseVerbosity(&tk)
+		check(t, "verbosity", err, nil)
+	})
+}
