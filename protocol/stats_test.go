@@ -31,3 +31,12 @@ func TestAppendBinaryStat(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendCacheDumpItem(t *testing.T) {
+	if got := string(AppendCacheDumpItem(nil, []byte("k1"), 12, 0)); got != "ITEM k1 [12 b; 0 s]\r\n" {
+		t.Errorf("got %q", got)
+	}
+	if got := string(AppendCacheDumpItem(nil, []byte("k"), 3, 1764669600)); got != "ITEM k [3 b; 1764669600 s]\r\n" {
+		t.Errorf("got %q", got)
+	}
+}

@@ -108,7 +108,16 @@ func (c *conn) cmdStats(t *protocol.Tokens) action {
 			c.out = append(c.out, "CLIENT_ERROR Illegal slab id\r\n"...)
 			return actMore
 		}
-		c.out = s.store.CacheDump(c.out, int(id), int(limit))
+		start := len(c.out)
+		s.store.CacheDump(int(id), int(limit), func(key []byte, nbytes int, unixExp int64) bool {
+			line := len(c.out)
+			c.out = protocol.AppendCacheDumpItem(c.out, key, nbytes, unixExp)
+			if len(c.out)-start > protocol.CacheDumpLimit {
+				c.out = c.out[:line]
+				return false
+			}
+			return true
+		})
 		c.out = append(c.out, protocol.End...)
 		return actMore
 	default:

@@ -290,7 +290,7 @@ func TestConcurrentMixed(t *testing.T) {
 		case 4:
 			ts.Stats()
 		case 5:
-			ts.CacheDump(nil, 1+rng.IntN(len(ts.classes)-1), 100)
+			ts.CacheDump(1+rng.IntN(len(ts.classes)-1), 100, func([]byte, int, int64) bool { return true })
 		}
 	})
 	st := ts.Stats()

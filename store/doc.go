@@ -11,5 +11,7 @@
 // re-check what they found). Item memory is never touched outside one of
 // these locks, except the atomically accessed time and CAS fields.
 //
-// The store knows nothing of sockets or wire formats.
+// The store makes every cache decision (including meta's win/stale/recache
+// rules and what arithmetic creates) and returns results: it must never
+// write reply bytes or know of sockets and wire formats.
 package store
