@@ -473,7 +473,7 @@ func (c *conn) binArith(ext, key []byte) {
 	if b.arith.Create {
 		b.arith.Exptime = c.s.store.RelTime(int64(exptime))
 	}
-	res, err := c.s.store.ArithEx(&b.arith, &b.res)
+	res, err := c.s.store.Arith(&b.arith, &b.res)
 	b.arith.Key, b.arith.Pinned = nil, nil
 	switch {
 	case err == store.ErrNonNumeric:

@@ -506,7 +506,7 @@ func (c *conn) cmdMetaArith(t *protocol.Tokens) {
 		r.CAS = f.cas
 	}
 	var out store.ArithResult
-	res, err := c.s.store.ArithEx(&r, &out)
+	res, err := c.s.store.Arith(&r, &out)
 	start := len(c.out)
 	switch {
 	case err == store.ErrNonNumeric:

@@ -302,7 +302,7 @@ func (c *conn) cmdArith(t *protocol.Tokens, incr bool) action {
 		return actMore
 	}
 	c.sc.arith = store.ArithRequest{Key: k.Key, Incr: incr, Delta: k.Delta, Pinned: c.pinned}
-	res, err := c.s.store.ArithEx(&c.sc.arith, &c.sc.arithOut)
+	res, err := c.s.store.Arith(&c.sc.arith, &c.sc.arithOut)
 	v := c.sc.arithOut.Value
 	c.sc.arith = store.ArithRequest{}
 	switch {

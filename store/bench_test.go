@@ -75,7 +75,7 @@ func BenchmarkIncr(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, _, err := s.Arith(keys[i&(benchKeys-1)], true, 1); err != nil {
+		if _, _, err := arith(s, keys[i&(benchKeys-1)], true, 1); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -143,7 +143,7 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 		{"set overwrite", func() { req.Mode, req.Key = ModeSet, keys[i&(benchKeys-1)]; s.Store(req) }},
 		{"add existing", func() { req.Mode, req.Key = ModeAdd, keys[i&(benchKeys-1)]; s.Store(req) }},
 		{"touch", func() { s.Touch(keys[i&(benchKeys-1)], 0) }},
-		{"incr in place", func() { s.Arith(num, true, 1) }},
+		{"incr in place", func() { arith(s, num, true, 1) }},
 		{"delete and set", func() {
 			req.Mode, req.Key = ModeSet, keys[i&(benchKeys-1)]
 			s.Delete(req.Key, 0)

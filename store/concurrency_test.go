@@ -127,7 +127,7 @@ func runStress(t *testing.T, cfg stressConfig, maintain func(ts *testStore, rng 
 							fail("set %s: %v %v", key, res, err)
 						}
 					case 1, 2, 3:
-						_, res, err := ts.Arith([]byte(key), rng.IntN(2) == 0, rng.Uint64()>>rng.IntN(64))
+						_, res, err := arith(ts.Store, []byte(key), rng.IntN(2) == 0, rng.Uint64()>>rng.IntN(64))
 						if errors.Is(err, ErrNonNumeric) {
 							fail("incr %s: %v", key, err)
 						} else if err == ErrNoMemory {

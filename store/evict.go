@@ -84,10 +84,10 @@ func (s *Store) evictTail(c *class, l slab.Loc, h uint64, onlyDead, rescue bool)
 			c.mu.Unlock()
 			return true
 		}
-		s.unlink(sh, slot, l, h, reasonEvict)
+		s.unlink(sh, slot, l, reasonEvict)
 		return true
 	}
-	s.unlink(sh, slot, l, h, reasonReclaim)
+	s.unlink(sh, slot, l, reasonReclaim)
 	return true
 }
 
@@ -102,7 +102,7 @@ func (s *Store) freeIfAt(l slab.Loc, h uint64, onlyDead bool, why reason) {
 			if !ok && why == reasonMove {
 				why = reasonReclaim
 			}
-			s.unlink(sh, slot, l, h, why)
+			s.unlink(sh, slot, l, why)
 		}
 	}
 	sh.mu.Unlock()

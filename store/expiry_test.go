@@ -65,7 +65,7 @@ func TestExpiredItemIsReplaceable(t *testing.T) {
 	}
 	ts.setX("k", "1", 0, 5)
 	ts.advance(5)
-	if _, res, _ := ts.Arith([]byte("k"), true, 1); res != NotFound {
+	if _, res, _ := arith(ts.Store, []byte("k"), true, 1); res != NotFound {
 		t.Fatalf("incr of an expired key: %v", res)
 	}
 	ts.setX("k", "v", 0, 5)

@@ -136,3 +136,11 @@ func short(s string) string {
 func itoa(n int) string { return string(appendUint(nil, uint64(n))) }
 
 func repeat(c string, n int) string { return strings.Repeat(c, n) }
+
+// arith is incr (incr=true) or decr of delta, nothing else asked.
+func arith(s *Store, key []byte, incr bool, delta uint64) (uint64, Result, error) {
+	r := ArithRequest{Key: key, Incr: incr, Delta: delta}
+	var out ArithResult
+	res, err := s.Arith(&r, &out)
+	return out.Value, res, err
+}

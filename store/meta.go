@@ -208,6 +208,6 @@ func (s *Store) MetaDelete(key []byte, o *MetaDeleteOptions) Result {
 	}
 	sh.st.deleteHits++
 	sh.st.perClass[it.cls()].deleteHits++
-	s.unlink(sh, slot, l, h, reasonDelete)
+	s.unlink(sh, slot, l, reasonDelete)
 	return Deleted
 }

@@ -233,7 +233,7 @@ func (s *Store) Refuse(key []byte, err error, dropOld bool) {
 	sh := s.shardOf(h)
 	sh.mu.Lock()
 	if slot, l := s.lookup(sh, h, key); slot >= 0 {
-		s.unlink(sh, slot, l, h, reasonDelete)
+		s.unlink(sh, slot, l, reasonDelete)
 	}
 	sh.mu.Unlock()
 }
@@ -303,15 +303,6 @@ func (s *Store) concat(r *Request) (Result, uint64, error) {
 	}
 }
 
-// Arith is incr (incr=true) or decr: memcached's do_add_delta. The result is
-// written in place, space padded, when it is no longer than the old value.
-func (s *Store) Arith(key []byte, incr bool, delta uint64) (uint64, Result, error) {
-	r := ArithRequest{Key: key, Incr: incr, Delta: delta}
-	var out ArithResult
-	res, err := s.ArithEx(&r, &out)
-	return out.Value, res, err
-}
-
 // ArithRequest is incr/decr with the extras of the binary and meta
 // protocols.
 type ArithRequest struct {
@@ -343,10 +334,13 @@ type ArithResult struct {
 	Created    bool
 }
 
-// ArithEx runs an arithmetic command. It returns Stored on a hit, NotFound
+// Arith is incr or decr, memcached's do_add_delta, with the extras of the
+// binary and meta protocols (create, CAS, TTL). The result is written in
+// place, space padded, when it is no longer than the old value and no
+// unwritten reply pins the item. It returns Stored on a hit, NotFound
 // for a missing key (unless Create), Exists on a CAS mismatch, and
 // ErrNonNumeric or ErrNoMemory.
-func (s *Store) ArithEx(r *ArithRequest, out *ArithResult) (Result, error) {
+func (s *Store) Arith(r *ArithRequest, out *ArithResult) (Result, error) {
 	key := r.Key
 	h := Hash(key)
 	sh := s.shardOf(h)

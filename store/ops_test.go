@@ -167,7 +167,7 @@ func TestCASStrictlyIncreasing(t *testing.T) {
 		if got := ts.mustGet(k, itoa(i)).cas; got != last {
 			t.Fatalf("get: CAS %d, want the one set returned, %d", got, last)
 		}
-		if _, _, err := ts.Arith([]byte(k), true, 1); err != nil {
+		if _, _, err := arith(ts.Store, []byte(k), true, 1); err != nil {
 			t.Fatal(err)
 		}
 		it, _ := ts.get(k)
@@ -272,7 +272,7 @@ func TestArith(t *testing.T) {
 			ts := newTestStore(t, Options{})
 			c0 := ts.setX("n", tc.initial, 77, 1000)
 			exp := ts.RelTime(1000)
-			got, res, err := ts.Arith([]byte("n"), tc.incr, tc.delta)
+			got, res, err := arith(ts.Store, []byte("n"), tc.incr, tc.delta)
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err %v, want %v", err, tc.wantErr)
 			}
@@ -300,10 +300,10 @@ func TestArith(t *testing.T) {
 	}
 	t.Run("missing", func(t *testing.T) {
 		ts := newTestStore(t, Options{})
-		if _, res, err := ts.Arith([]byte("nope"), true, 1); res != NotFound || err != nil {
+		if _, res, err := arith(ts.Store, []byte("nope"), true, 1); res != NotFound || err != nil {
 			t.Fatalf("incr of a missing key: %v, %v", res, err)
 		}
-		if _, res, err := ts.Arith([]byte("nope"), false, 1); res != NotFound || err != nil {
+		if _, res, err := arith(ts.Store, []byte("nope"), false, 1); res != NotFound || err != nil {
 			t.Fatalf("decr of a missing key: %v, %v", res, err)
 		}
 		st := ts.Stats()

@@ -80,7 +80,7 @@ func (s *Store) find(sh *shard, h uint64, key []byte, countDead bool) (int, slab
 			sh.st.getExpired++
 		}
 	}
-	s.unlink(sh, slot, l, h, reasonLazy)
+	s.unlink(sh, slot, l, reasonLazy)
 	return -1, slab.Nil
 }
 
@@ -119,7 +119,7 @@ const (
 
 // unlink removes an item from the index and LRU and frees its chunk
 // (shard lock held).
-func (s *Store) unlink(sh *shard, slot int, l slab.Loc, h uint64, why reason) {
+func (s *Store) unlink(sh *shard, slot int, l slab.Loc, why reason) {
 	sh.idx.remove(slot, s.hashAt)
 	s.release(l, why)
 }
