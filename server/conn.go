@@ -68,9 +68,14 @@ type conn struct {
 	onMetaGet   func(*store.Item) bool
 	onMetaDebug func(*store.Item)
 
-	// pinned: CAS of items that unwritten text/meta replies refer to (see
-	// binState.pinned); reset whenever memcached would write its replies.
+	// pinned: CAS of the items that unwritten replies refer to. memcached's
+	// replies hold a reference on their items until written, and incr/decr
+	// rewrites a value in place only when no one else holds the item; reset
+	// by markWritten.
 	pinned []uint64
+	// written: memcached would have written its replies since the current
+	// command began (UDP transmits its datagrams then).
+	written bool
 
 	// sc is parse scratch, held only while process runs, so that an idle
 	// connection does not carry it.
@@ -260,9 +265,17 @@ func (c *conn) readFD(fd uintptr) bool {
 	}
 }
 
+// markWritten is the one place that marks the replies so far as written,
+// where memcached would write them (conn_mwrite): after a get, mn, the
+// binary protocol's rules, every -R commands, and each flush.
+func (c *conn) markWritten() {
+	c.pinned = c.pinned[:0]
+	c.written = true
+}
+
 // flush writes every pending reply with one write.
 func (c *conn) flush() error {
-	c.pinned = c.pinned[:0]
+	c.markWritten()
 	if len(c.out) == 0 {
 		if c.out != nil {
 			putBuf(c.out)
@@ -305,7 +318,7 @@ func (c *conn) yield() {
 	c.reqs++
 	if c.reqs >= c.s.cfg.ReqsPerEvent {
 		c.reqs = 0
-		c.pinned = c.pinned[:0]
+		c.markWritten()
 		c.s.stats.connYields.Add(1)
 		runtime.Gosched()
 	}

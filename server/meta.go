@@ -182,7 +182,7 @@ func (c *conn) cmdMeta(t *protocol.Tokens, n int) (action, bool) {
 		c.cmdMetaDebug(t)
 	case 'n':
 		c.out = append(c.out, "MN\r\n"...)
-		c.pinned = c.pinned[:0] // mn makes memcached write its replies
+		c.markWritten() // mn makes memcached write its replies
 	default:
 		c.out = append(c.out, protocol.Error...)
 	}

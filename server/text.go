@@ -82,7 +82,7 @@ func (c *conn) process() action {
 func (c *conn) dispatch(line []byte, n int) (action, bool) {
 	t := &c.sc.tok
 	t.Tokenize(line)
-	c.noreply = false
+	c.noreply, c.written = false, false
 	if c.s.verbosity.Load() > 1 {
 		c.s.log.Debug("command", zap.Int64("conn", c.id), zap.ByteString("line", line))
 	}
@@ -228,7 +228,7 @@ func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
 		}
 	}
 	c.out = append(c.out, protocol.End...)
-	c.pinned = c.pinned[:0] // memcached writes its replies after a get
+	c.markWritten() // memcached writes its replies after a get
 	return actMore
 }
 

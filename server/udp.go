@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -332,8 +331,9 @@ func (c *conn) textCommandDone(act action) {
 	}
 	switch string(cmd) {
 	case "get", "gets", "gat", "gats", "bget":
-		// Only once every key was looked up, which is when END came.
-		if bytes.HasSuffix(c.out, protocol.End) {
+		// Only once every key was looked up: the get marked its replies
+		// written (an error midway did not).
+		if c.written {
 			u.transmit()
 			return
 		}
