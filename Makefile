@@ -31,10 +31,11 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-# Short fuzzing session of the text parser.
+# Short fuzzing sessions of the text and binary parsers.
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzText -fuzztime 45s ./server/
 	$(GO) test -run '^$$' -fuzz FuzzBinary -fuzztime 45s -fuzzminimizetime 3s ./server/
+	$(GO) test -run '^$$' -fuzz FuzzBinaryRequest -fuzztime 30s ./protocol/
 
 clean:
 	rm -rf bin

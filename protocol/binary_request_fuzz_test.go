@@ -5,9 +5,20 @@ import (
 	"testing"
 )
 
+// sameRequest compares two requests, slices by where they point.
+func sameRequest(a, b *BinaryRequest) bool {
+	sameSlice := func(x, y []byte) bool {
+		return len(x) == len(y) && cap(x) == cap(y) && (x == nil) == (y == nil) && (len(x) == 0 || &x[0] == &y[0])
+	}
+	return a.Header == b.Header && a.Op == b.Op && a.Quiet == b.Quiet && sameSlice(a.Extras, b.Extras) && sameSlice(a.Key, b.Key) &&
+		a.HeadLen == b.HeadLen && a.ValueLen == b.ValueLen && a.Flags == b.Flags && a.Exptime == b.Exptime &&
+		a.Delay == b.Delay && a.Delta == b.Delta && a.Initial == b.Initial
+}
+
 // FuzzBinaryRequest: ParseBinaryRequest never panics, its slices lie
-// within the buffer where the header says, it judges as the old server
-// switch did (legacyVerdict), and it decodes the extras it accepts.
+// within the buffer where the header says, a request parsed over an
+// earlier one keeps nothing of it, it judges as the old server switch did
+// (legacyVerdict), and it decodes the extras it accepts.
 func FuzzBinaryRequest(f *testing.F) {
 	f.Add([]byte{})
 	f.Add(AppendBinaryRequest(nil, OpNoop, nil, nil, nil, 0, 0))
@@ -21,7 +32,13 @@ func FuzzBinaryRequest(f *testing.F) {
 	f.Add(AppendBinaryRequest(nil, 0x1b, []byte{1}, []byte("k"), []byte("body"), 0, 0))
 	f.Add(AppendBinaryHeader(nil, BinaryRequestMagic, OpGet, 3, 0, 0, 2, 0, 0))
 	f.Fuzz(func(t *testing.T, buf []byte) {
-		req, v := ParseBinaryRequest(buf)
+		req, v := parse(buf)
+		// A request parsed over an earlier one keeps nothing of it.
+		dirty := BinaryRequest{Op: 0xff, Quiet: true, Extras: buf, Key: buf, HeadLen: -1, ValueLen: -1,
+			Flags: 1, Exptime: 2, Delay: 3, Delta: 4, Initial: 5, Header: BinaryHeader{Magic: 9, CAS: 9}}
+		if dv := ParseBinaryRequest(buf, &dirty); dv != v || !sameRequest(&dirty, &req) {
+			t.Fatalf("parsed over an earlier request: %d %+v, fresh: %d %+v", dv, dirty, v, req)
+		}
 		if len(buf) < BinaryHeaderLen {
 			if v != BinaryIncomplete || req.HeadLen != BinaryHeaderLen {
 				t.Fatalf("short buffer: verdict %d HeadLen %d", v, req.HeadLen)

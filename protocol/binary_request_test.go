@@ -7,6 +7,13 @@ import (
 	"testing"
 )
 
+// parse is ParseBinaryRequest into a fresh request.
+func parse(buf []byte) (BinaryRequest, BinaryVerdict) {
+	var req BinaryRequest
+	v := ParseBinaryRequest(buf, &req)
+	return req, v
+}
+
 // binReq builds a request whose header claims extlen, keylen and bodylen,
 // followed by extlen+keylen bytes (extras 0x01.., key 'k'...) and no more.
 func binReq(op uint8, extlen uint8, keylen uint16, bodylen uint32) []byte {
@@ -66,7 +73,7 @@ func TestParseBinaryRequestLengths(t *testing.T) {
 		for _, op := range ops {
 			for _, l := range tc.ok {
 				buf := binReq(op, l.ext, l.key, l.body)
-				req, v := ParseBinaryRequest(buf)
+				req, v := parse(buf)
 				if v != BinaryOK {
 					t.Errorf("op %#x %+v: verdict %d, want BinaryOK", op, l, v)
 					continue
@@ -80,7 +87,7 @@ func TestParseBinaryRequestLengths(t *testing.T) {
 				}
 			}
 			for _, l := range tc.bad {
-				if _, v := ParseBinaryRequest(binReq(op, l.ext, l.key, l.body)); v != BinaryInvalid {
+				if _, v := parse(binReq(op, l.ext, l.key, l.body)); v != BinaryInvalid {
 					t.Errorf("op %#x %+v: verdict %d, want BinaryInvalid", op, l, v)
 				}
 			}
@@ -119,7 +126,7 @@ func TestParseBinaryRequestVerdicts(t *testing.T) {
 		{"unknown opcode, any lengths", binReq(0x30, 255, 250, 1<<32-1), BinaryUnknownCommand, 24 + 255 + 250},
 	}
 	for _, tc := range tests {
-		req, v := ParseBinaryRequest(tc.buf)
+		req, v := parse(tc.buf)
 		if v != tc.want || req.HeadLen != tc.headLen {
 			t.Errorf("%s: verdict %d HeadLen %d, want %d %d", tc.name, v, req.HeadLen, tc.want, tc.headLen)
 		}
@@ -156,7 +163,7 @@ func TestParseBinaryRequestExtras(t *testing.T) {
 			key = nil
 		}
 		buf := AppendBinaryRequest(nil, tc.op, tc.extras, key, []byte(tc.value), 9, 0)
-		req, v := ParseBinaryRequest(buf)
+		req, v := parse(buf)
 		if v != BinaryOK {
 			t.Errorf("%s: verdict %d", tc.name, v)
 			continue
@@ -177,7 +184,7 @@ func TestParseBinaryRequestExtras(t *testing.T) {
 // TestParseBinaryRequestValueLen: a body past 2 GiB is a negative length,
 // as memcached's int.
 func TestParseBinaryRequestValueLen(t *testing.T) {
-	req, v := ParseBinaryRequest(binReq(OpSet, 8, 3, 1<<31+11))
+	req, v := parse(binReq(OpSet, 8, 3, 1<<31+11))
 	if v != BinaryOK || req.ValueLen != -1<<31 {
 		t.Errorf("verdict %d ValueLen %d", v, req.ValueLen)
 	}
@@ -187,7 +194,7 @@ func TestParseBinaryRequestValueLen(t *testing.T) {
 // overwrite the buffer after them.
 func TestParseBinaryRequestSlicesCapped(t *testing.T) {
 	buf := AppendBinaryRequest(nil, OpSet, make([]byte, 8), []byte("key"), []byte("value"), 0, 0)
-	req, _ := ParseBinaryRequest(buf)
+	req, _ := parse(buf)
 	if cap(req.Extras) != 8 || cap(req.Key) != 3 {
 		t.Errorf("cap(Extras) %d cap(Key) %d", cap(req.Extras), cap(req.Key))
 	}
@@ -254,7 +261,7 @@ func TestParseBinaryRequestMatchesLegacy(t *testing.T) {
 				}
 				for _, body := range bodies {
 					buf := binReq(uint8(op), e, k, body)
-					req, v := ParseBinaryRequest(buf)
+					req, v := parse(buf)
 					if want := legacyVerdict(req.Header); v != want {
 						t.Fatalf("op %#x ext %d key %d body %d: verdict %d, legacy %d", op, e, k, body, v, want)
 					}
@@ -269,9 +276,10 @@ func TestParseBinaryRequestMatchesLegacy(t *testing.T) {
 func TestParseBinaryRequestAllocs(t *testing.T) {
 	get := binReq(OpGetK, 0, 20, 20)
 	set := AppendBinaryRequest(nil, OpSet, make([]byte, 8), []byte("user:1234567890:profile"), make([]byte, 100), 1, 0)
+	var req BinaryRequest
 	allocs := testing.AllocsPerRun(100, func() {
-		ParseBinaryRequest(get)
-		ParseBinaryRequest(set)
+		ParseBinaryRequest(get, &req)
+		ParseBinaryRequest(set, &req)
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocs per run, want 0", allocs)
@@ -280,9 +288,10 @@ func TestParseBinaryRequestAllocs(t *testing.T) {
 
 func BenchmarkParseBinaryRequestGet(b *testing.B) {
 	buf := AppendBinaryRequest(nil, OpGetK, nil, []byte("user:1234567890:profile"), nil, 1, 0)
+	var req BinaryRequest
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, v := ParseBinaryRequest(buf); v != BinaryOK {
+		if v := ParseBinaryRequest(buf, &req); v != BinaryOK {
 			b.Fatal(v)
 		}
 	}
@@ -290,9 +299,10 @@ func BenchmarkParseBinaryRequestGet(b *testing.B) {
 
 func BenchmarkParseBinaryRequestSet(b *testing.B) {
 	buf := AppendBinaryRequest(nil, OpSetQ, make([]byte, 8), []byte("user:1234567890:profile"), make([]byte, 100), 1, 0)
+	var req BinaryRequest
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, v := ParseBinaryRequest(buf); v != BinaryOK {
+		if v := ParseBinaryRequest(buf, &req); v != BinaryOK {
 			b.Fatal(v)
 		}
 	}
@@ -300,9 +310,10 @@ func BenchmarkParseBinaryRequestSet(b *testing.B) {
 
 func BenchmarkParseBinaryRequestIncr(b *testing.B) {
 	buf := AppendBinaryRequest(nil, OpIncrement, make([]byte, 20), []byte("counter"), nil, 1, 0)
+	var req BinaryRequest
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, v := ParseBinaryRequest(buf); v != BinaryOK {
+		if v := ParseBinaryRequest(buf, &req); v != BinaryOK {
 			b.Fatal(v)
 		}
 	}

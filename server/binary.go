@@ -79,6 +79,7 @@ func (c *conn) processBinary() action {
 		}
 	}
 	b.nreqs = c.s.cfg.ReqsPerEvent
+	var req protocol.BinaryRequest
 	for {
 		if c.swallow > 0 {
 			if c.swallowBuffered() {
@@ -89,7 +90,7 @@ func (c *conn) processBinary() action {
 			c.binNext()
 		}
 		buf := c.rbuf[c.r:c.w]
-		req, v := protocol.ParseBinaryRequest(buf)
+		v := protocol.ParseBinaryRequest(buf, &req)
 		if v == protocol.BinaryBadMagic {
 			c.out = c.out[:b.mark]
 			return actClose
