@@ -14,7 +14,7 @@ run: build
 # Unit and in-process integration tests, with the race detector; then the
 # allocation tests, which the race detector's own allocations make skip, on
 # their own without it (a SKIP there fails the target).
-ALLOC_TESTS := NoAllocation|DoNotAllocate|NoAllocs
+ALLOC_TESTS := NoAllocation|DoNotAllocate|DoesNotAllocate|NoAllocs
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
@@ -43,6 +43,7 @@ lint:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzTextLine -fuzztime 20s ./protocol/
 	$(GO) test -run '^$$' -fuzz FuzzUDPHeader -fuzztime 20s ./protocol/
+	$(GO) test -run '^$$' -fuzz FuzzBinaryRequest -fuzztime 20s ./protocol/
 	$(GO) test -run '^$$' -fuzz FuzzText -fuzztime 45s ./server/
 	$(GO) test -run '^$$' -fuzz FuzzBinary -fuzztime 45s -fuzzminimizetime 3s ./server/
 

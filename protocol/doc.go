@@ -6,7 +6,7 @@
 //     C library's rules memcached relies on (numbers.go), fixed replies and
 //     value lines (reply.go), base64 keys (base64.go);
 //   - binary: the header, opcodes, status texts and each opcode's length
-//     rules (binary*.go);
+//     rules, ParseBinaryRequest (binary*.go);
 //   - UDP: the frame header and how replies are split into datagrams (udp.go);
 //   - stat lines of both protocols and `stats cachedump` lines (stats.go).
 //

@@ -26,11 +26,9 @@ import (
 // one. binState.mark and held mirror that.
 
 const (
-	saslMechMax  = 32 // memcached's MAX_SASL_MECH_LEN
-	binNoCreate  = 0xffffffff
-	binFlagsLen  = 4
-	binSetExtLen = 8
-	binIncrExt   = 20
+	saslMechMax = 32 // memcached's MAX_SASL_MECH_LEN
+	binNoCreate = 0xffffffff
+	binFlagsLen = 4
 )
 
 // binState is a connection's binary protocol state.
@@ -81,6 +79,7 @@ func (c *conn) processBinary() action {
 		}
 	}
 	b.nreqs = c.s.cfg.ReqsPerEvent
+	var req protocol.BinaryRequest
 	for {
 		if c.swallow > 0 {
 			if c.swallowBuffered() {
@@ -91,20 +90,12 @@ func (c *conn) processBinary() action {
 			c.binNext()
 		}
 		buf := c.rbuf[c.r:c.w]
-		if len(buf) < protocol.BinaryHeaderLen {
-			c.need = protocol.BinaryHeaderLen
-			if len(buf) == 0 {
-				c.need = 0
-			}
-			return actMore
-		}
-		if buf[0] != protocol.BinaryRequestMagic {
+		v := protocol.ParseBinaryRequest(buf, &req)
+		if v == protocol.BinaryBadMagic {
 			c.out = c.out[:b.mark]
 			return actClose
 		}
-		h, _ := protocol.ParseBinaryHeader(buf)
-		hlen := protocol.BinaryHeaderLen + int(h.ExtLen) + int(h.KeyLen)
-		if hlen > bufSize {
+		if req.HeadLen > bufSize {
 			// memcached's read buffer fills up before the key is in.
 			if len(buf) >= bufSize {
 				return actClose
@@ -112,12 +103,15 @@ func (c *conn) processBinary() action {
 			c.need = bufSize
 			return actMore
 		}
-		if len(buf) < hlen {
-			c.need = hlen
+		if v == protocol.BinaryIncomplete {
+			c.need = req.HeadLen
+			if len(buf) == 0 {
+				c.need = 0
+			}
 			return actMore
 		}
 		c.need = 0
-		act, need := c.binDispatch(h, hlen)
+		act, need := c.binDispatch(&req, v)
 		if need > 0 {
 			// The value is not all here yet: nothing was consumed.
 			c.need = need
@@ -150,21 +144,22 @@ func (c *conn) binNext() {
 	b := c.bin
 	if b.waited {
 		b.waited = false
-		c.binFlushed()
+		c.binMarkWritten()
 		b.nreqs = c.s.cfg.ReqsPerEvent
 		return
 	}
 	b.nreqs--
 	if b.nreqs < 0 {
-		c.binFlushed()
+		c.binMarkWritten()
 		b.nreqs = c.s.cfg.ReqsPerEvent - 1
 		c.s.stats.connYields.Add(1)
 		runtime.Gosched()
 	}
 }
 
-// binFlushed marks the replies so far as written (memcached's conn_mwrite).
-func (c *conn) binFlushed() {
+// binMarkWritten marks the replies so far as written: memcached would
+// have written them by now (its conn_mwrite). Nothing is flushed here.
+func (c *conn) binMarkWritten() {
 	c.bin.mark = len(c.out)
 	c.bin.pinned = c.bin.pinned[:0]
 }
@@ -182,7 +177,7 @@ func (c *conn) binErrorText(status uint16, text string, swallow int64) {
 	if swallow > 0 {
 		c.swallow = swallow
 	} else {
-		c.binFlushed()
+		c.binMarkWritten()
 	}
 }
 
@@ -197,109 +192,63 @@ func (c *conn) binReply(cas uint64, value []byte) {
 	c.out = append(c.out, value...)
 }
 
-// binProtocolError is memcached's handle_binary_protocol_error: EINVAL,
-// then close.
-func (c *conn) binProtocolError(hlen int) action {
-	c.r += hlen
-	c.binError(protocol.StatusInvalid, 0)
-	return actClose
-}
-
-// binDispatch runs the request whose header, extras and key are the hlen
-// bytes at rbuf[r:]. need > 0 means its value has not all arrived: nothing
-// was consumed and need bytes from r are wanted.
-func (c *conn) binDispatch(h protocol.BinaryHeader, hlen int) (act action, need int) {
+// binDispatch runs req, whose header, extras and key (req.HeadLen bytes)
+// are at rbuf[r:] and which ParseBinaryRequest judged v. need > 0 means
+// its value has not all arrived: nothing was consumed and need bytes from
+// r are wanted.
+func (c *conn) binDispatch(req *protocol.BinaryRequest, v protocol.BinaryVerdict) (act action, need int) {
 	b := c.bin
-	b.h = h
-	extlen, keylen, bodylen := uint32(h.ExtLen), uint32(h.KeyLen), h.BodyLen
-	ext := c.rbuf[c.r+protocol.BinaryHeaderLen : c.r+protocol.BinaryHeaderLen+int(extlen)]
-	key := c.rbuf[c.r+protocol.BinaryHeaderLen+int(extlen) : c.r+hlen]
+	h := req.Header
+	b.h, b.op, b.quiet = h, req.Op, req.Quiet
 	if c.s.verbosity.Load() > 1 {
-		c.s.log.Debug("binary command", zap.Int64("conn", c.id), zap.Uint8("opcode", h.Opcode), zap.ByteString("key", key))
+		c.s.log.Debug("binary command", zap.Int64("conn", c.id), zap.Uint8("opcode", h.Opcode), zap.ByteString("key", req.Key))
 	}
-	if keylen+extlen > bodylen {
-		c.r += hlen
-		c.binError(protocol.StatusUnknown, 0)
+	// The errors that close the connection, in memcached's order.
+	var status uint16
+	switch {
+	case v == protocol.BinaryBodyTooShort:
+		status = protocol.StatusUnknown
+	case c.s.cfg.SASL && !b.authed && !binBeforeAuth(h.Opcode):
+		status = protocol.StatusAuthError
+	case v == protocol.BinaryInvalid:
+		// memcached's handle_binary_protocol_error
+		status = protocol.StatusInvalid
+	}
+	c.r += req.HeadLen
+	if status != 0 {
+		c.binError(status, 0)
 		return actClose, 0
 	}
-	if c.s.cfg.SASL && !b.authed {
-		switch h.Opcode {
-		case protocol.OpSASLList, protocol.OpSASLAuth, protocol.OpSASLStep, protocol.OpVersion:
-		default:
-			c.r += hlen
-			c.binError(protocol.StatusAuthError, 0)
-			return actClose, 0
-		}
+	if v == protocol.BinaryUnknownCommand {
+		// The body is swallowed whole, as a C int: none when negative.
+		c.binError(protocol.StatusUnknown, int64(int32(h.BodyLen)))
+		return actMore, 0
 	}
-	if keylen > protocol.KeyMaxLength {
-		return c.binProtocolError(hlen), 0
-	}
-	b.op, b.quiet = protocol.BinaryQuiet(h.Opcode)
 	switch b.op {
 	case protocol.OpVersion:
-		if extlen != 0 || keylen != 0 || bodylen != 0 {
-			return c.binProtocolError(hlen), 0
-		}
-		c.r += hlen
 		c.out = protocol.AppendBinaryResponse(c.out, h.Opcode, protocol.StatusOK, 0, 0, len(c.s.cfg.Version), h.Opaque, 0)
 		c.out = append(c.out, c.s.cfg.Version...)
 	case protocol.OpNoop:
-		if extlen != 0 || keylen != 0 || bodylen != 0 {
-			return c.binProtocolError(hlen), 0
-		}
-		c.r += hlen
 		c.binReply(0, nil)
-		c.binFlushed()
+		c.binMarkWritten()
 	case protocol.OpQuit:
-		if extlen != 0 || keylen != 0 || bodylen != 0 {
-			return c.binProtocolError(hlen), 0
-		}
-		c.r += hlen
 		c.binReply(0, nil)
 		return actClose, 0
 	case protocol.OpFlush:
-		if keylen != 0 || bodylen != extlen || (extlen != 0 && extlen != 4) {
-			return c.binProtocolError(hlen), 0
-		}
-		c.r += hlen
 		if c.s.cfg.FlushDisabled {
 			c.binError(protocol.StatusAuthError, 0)
 			break
 		}
-		var delay uint32
-		if extlen == 4 {
-			delay = binary.BigEndian.Uint32(ext)
-		}
-		c.s.store.FlushAll(int64(delay))
+		c.s.store.FlushAll(int64(req.Delay))
 		c.binReply(0, nil)
 	case protocol.OpGet, protocol.OpGetK:
-		if extlen != 0 || bodylen != keylen || keylen == 0 {
-			return c.binProtocolError(hlen), 0
-		}
-		c.r += hlen
-		c.binGet(key, false, 0)
+		c.binGet(req.Key, false, 0)
 	case protocol.OpTouch, protocol.OpGAT, protocol.OpGATK:
-		if extlen != 4 || keylen == 0 {
-			return c.binProtocolError(hlen), 0
-		}
-		c.r += hlen
-		c.binGet(key, true, c.s.store.RelTime(int64(binary.BigEndian.Uint32(ext))))
-	case protocol.OpSet, protocol.OpAdd, protocol.OpReplace:
-		if extlen != binSetExtLen || keylen == 0 || bodylen < keylen+binSetExtLen {
-			return c.binProtocolError(hlen), 0
-		}
-		return c.binUpdate(hlen, ext, key, int32(bodylen-keylen-extlen))
-	case protocol.OpAppend, protocol.OpPrepend:
-		if extlen != 0 || keylen == 0 {
-			return c.binProtocolError(hlen), 0
-		}
-		return c.binUpdate(hlen, nil, key, int32(bodylen-keylen))
+		c.binGet(req.Key, true, c.s.store.RelTime(int64(req.Exptime)))
+	case protocol.OpSet, protocol.OpAdd, protocol.OpReplace, protocol.OpAppend, protocol.OpPrepend:
+		need = c.binUpdate(req)
 	case protocol.OpDelete:
-		if keylen == 0 || extlen != 0 || bodylen != keylen {
-			return c.binProtocolError(hlen), 0
-		}
-		c.r += hlen
-		switch c.s.store.Delete(key, h.CAS) {
+		switch c.s.store.Delete(req.Key, h.CAS) {
 		case store.Deleted:
 			c.binReply(0, nil)
 		case store.Exists:
@@ -308,33 +257,31 @@ func (c *conn) binDispatch(h protocol.BinaryHeader, hlen int) (act action, need 
 			c.binError(protocol.StatusKeyNotFound, 0)
 		}
 	case protocol.OpIncrement, protocol.OpDecrement:
-		if keylen == 0 || extlen != binIncrExt || bodylen != keylen+extlen {
-			return c.binProtocolError(hlen), 0
-		}
-		c.r += hlen
-		c.binArith(ext, key)
+		c.binArith(req)
 	case protocol.OpStat:
-		if extlen != 0 {
-			return c.binProtocolError(hlen), 0
-		}
-		c.r += hlen
-		c.binStats(key)
+		c.binStats(req.Key)
 	case protocol.OpSASLList:
-		if extlen != 0 || keylen != 0 || bodylen != 0 {
-			return c.binProtocolError(hlen), 0
-		}
-		c.r += hlen
 		c.binSASLList()
 	case protocol.OpSASLAuth, protocol.OpSASLStep:
-		if extlen != 0 || keylen == 0 {
-			return c.binProtocolError(hlen), 0
-		}
-		return c.binSASLAuth(hlen, key, int32(bodylen-keylen))
-	default:
-		c.r += hlen
-		c.binError(protocol.StatusUnknown, int64(int32(bodylen)))
+		need = c.binSASLAuth(req)
 	}
-	return actMore, 0
+	if need > 0 {
+		// The value is not all here yet: the request stays unread until
+		// it is.
+		c.r -= req.HeadLen
+	}
+	return actMore, need
+}
+
+// binBeforeAuth reports whether memcached runs opcode on a connection that
+// has not authenticated yet when SASL is required (proto_bin.c
+// authenticated).
+func binBeforeAuth(opcode uint8) bool {
+	switch opcode {
+	case protocol.OpSASLList, protocol.OpSASLAuth, protocol.OpSASLStep, protocol.OpVersion:
+		return true
+	}
+	return false
 }
 
 // binGet is get, getk, touch, gat and gatk with their quiet variants.
@@ -377,20 +324,17 @@ func (c *conn) binHit(v *store.View) {
 	c.out = append(c.out, value...)
 }
 
-// binUpdate is set, add, replace (ext holds flags and exptime), append and
-// prepend (ext nil), with a value of vlen bytes after the key.
-func (c *conn) binUpdate(hlen int, ext, key []byte, vlen int32) (action, int) {
+// binUpdate is set, add, replace (with flags and exptime), append and
+// prepend, with a value of req.ValueLen bytes at rbuf[r:], the header
+// consumed. need > 0: the value is not all in, need bytes from the header
+// are wanted.
+func (c *conn) binUpdate(req *protocol.BinaryRequest) (need int) {
 	b := c.bin
-	var flags, exptime uint32
-	if ext != nil {
-		flags = binary.BigEndian.Uint32(ext)
-		exptime = binary.BigEndian.Uint32(ext[4:])
-	}
+	key, flags, vlen := req.Key, req.Flags, req.ValueLen
 	if vlen < 0 || !c.s.store.ItemSizeOK(len(key), flags, int(vlen)) {
 		// memcached cannot get an item: "Too large.", then it swallows
 		// the body (none when its length, as a C int, is negative) and
 		// writes the reply only once it needs more input.
-		c.r += hlen
 		c.out = protocol.AppendBinaryError(c.out, b.h.Opcode, protocol.StatusTooLarge, b.h.Opaque, protocol.BinaryStatusText(protocol.StatusTooLarge))
 		if vlen > 0 {
 			c.swallow = int64(vlen)
@@ -399,14 +343,13 @@ func (c *conn) binUpdate(hlen int, ext, key []byte, vlen int32) (action, int) {
 			// A failed set must not leave the old value behind.
 			c.s.store.Refuse(key, store.ErrTooLarge, true)
 		}
-		return actMore, 0
+		return 0
 	}
-	total := hlen + int(vlen)
-	if c.w-c.r < total {
-		return actMore, total
+	if c.w-c.r < int(vlen) {
+		return req.HeadLen + int(vlen)
 	}
-	value := c.rbuf[c.r+hlen : c.r+total]
-	c.r += total
+	value := c.rbuf[c.r : c.r+int(vlen)]
+	c.r += int(vlen)
 	var mode store.Mode
 	switch b.op {
 	case protocol.OpSet:
@@ -426,11 +369,11 @@ func (c *conn) binUpdate(hlen int, ext, key []byte, vlen int32) (action, int) {
 		// under -C has no room for one: it is ignored.
 		cas = 0
 	}
-	if cas != 0 && ext != nil {
+	if cas != 0 && mode != store.ModeAppend && mode != store.ModePrepend {
 		// A CAS on set, add or replace makes it a compare-and-swap.
 		mode = store.ModeCAS
 	}
-	c.sc.req = store.Request{Mode: mode, Key: key, Flags: flags, Exptime: c.s.store.RelTime(int64(exptime)), Value: value, CAS: cas}
+	c.sc.req = store.Request{Mode: mode, Key: key, Flags: flags, Exptime: c.s.store.RelTime(int64(req.Exptime)), Value: value, CAS: cas}
 	res, cas, err := c.s.store.Store(&c.sc.req)
 	c.sc.req = store.Request{}
 	switch {
@@ -453,25 +396,24 @@ func (c *conn) binUpdate(hlen int, ext, key []byte, vlen int32) (action, int) {
 	default:
 		c.binError(protocol.StatusNotStored, 0)
 	}
-	return actMore, 0
+	return 0
 }
 
 // binArith is increment and decrement: extras delta, initial, expiration;
 // an expiration of 0xffffffff means a missing key is not created.
-func (c *conn) binArith(ext, key []byte) {
+func (c *conn) binArith(req *protocol.BinaryRequest) {
 	b := c.bin
-	exptime := binary.BigEndian.Uint32(ext[16:])
 	b.arith = store.ArithRequest{
-		Key:     key,
+		Key:     req.Key,
 		Incr:    b.op == protocol.OpIncrement,
-		Delta:   binary.BigEndian.Uint64(ext),
+		Delta:   req.Delta,
 		CAS:     b.h.CAS,
-		Create:  exptime != binNoCreate,
-		Initial: binary.BigEndian.Uint64(ext[8:]),
+		Create:  req.Exptime != binNoCreate,
+		Initial: req.Initial,
 		Pinned:  b.pinned,
 	}
 	if b.arith.Create {
-		b.arith.Exptime = c.s.store.RelTime(int64(exptime))
+		b.arith.Exptime = c.s.store.RelTime(int64(req.Exptime))
 	}
 	res, err := c.s.store.Arith(&b.arith, &b.res)
 	b.arith.Key, b.arith.Pinned = nil, nil

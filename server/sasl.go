@@ -47,33 +47,31 @@ func (c *conn) binSASLList() {
 }
 
 // binSASLAuth is SASL_AUTH and SASL_STEP: the key is the mechanism, the
-// value (vlen bytes) the client's data. PLAIN with no data asks for it in
-// a step (status "auth continue").
-func (c *conn) binSASLAuth(hlen int, mech []byte, vlen int32) (action, int) {
+// value (req.ValueLen bytes at rbuf[r:], the header consumed) the client's
+// data. PLAIN with no data asks for it in a step (status "auth continue").
+// need > 0: the data is not all in, need bytes from the header are wanted.
+func (c *conn) binSASLAuth(req *protocol.BinaryRequest) (need int) {
 	b := c.bin
+	mech, vlen := req.Key, req.ValueLen
 	if !c.s.cfg.SASL {
-		c.r += hlen
 		c.binError(protocol.StatusUnknown, int64(vlen))
-		return actMore, 0
+		return 0
 	}
 	if len(mech) > saslMechMax {
-		c.r += hlen
 		c.binError(protocol.StatusInvalid, int64(vlen))
-		return actMore, 0
+		return 0
 	}
 	if vlen < 0 || !c.s.store.ItemSizeOK(len(mech), 0, int(vlen)) {
 		// memcached reads the data into an item, and cannot get one
 		// (nor swallows a body length past 2 GiB).
-		c.r += hlen
 		c.binError(protocol.StatusNoMemory, int64(vlen))
-		return actMore, 0
+		return 0
 	}
-	total := hlen + int(vlen)
-	if c.w-c.r < total {
-		return actMore, total
+	if c.w-c.r < int(vlen) {
+		return req.HeadLen + int(vlen)
 	}
-	data := c.rbuf[c.r+hlen : c.r+total]
-	c.r += total
+	data := c.rbuf[c.r : c.r+int(vlen)]
+	c.r += int(vlen)
 	if i := bytes.IndexByte(mech, 0); i >= 0 {
 		mech = mech[:i] // memcached passes the mechanism as a C string
 	}
@@ -87,8 +85,8 @@ func (c *conn) binSASLAuth(hlen int, mech []byte, vlen int32) (action, int) {
 		b.saslStep = true
 		h := &b.h
 		c.out = protocol.AppendBinaryResponse(c.out, h.Opcode, protocol.StatusAuthContinue, 0, 0, 0, h.Opaque, 0)
-		c.binFlushed()
-		return actMore, 0
+		c.binMarkWritten()
+		return 0
 	case b.op == protocol.OpSASLAuth:
 		user, ok = c.s.sasl.checkPlain(data)
 		b.saslStep = false
@@ -105,7 +103,7 @@ func (c *conn) binSASLAuth(hlen int, mech []byte, vlen int32) (action, int) {
 			c.s.log.Info("SASL authentication failed", zap.Int64("conn", c.id), zap.ByteString("user", user))
 		}
 		c.binError(protocol.StatusAuthError, 0)
-		return actMore, 0
+		return 0
 	}
 	b.authed = true
 	if c.s.verbosity.Load() > 0 {
@@ -115,5 +113,5 @@ func (c *conn) binSASLAuth(hlen int, mech []byte, vlen int32) (action, int) {
 	const done = "Authenticated"
 	c.out = protocol.AppendBinaryResponse(c.out, h.Opcode, protocol.StatusOK, 0, 0, len(done), h.Opaque, 0)
 	c.out = append(c.out, done...)
-	return actMore, 0
+	return 0
 }
