@@ -44,6 +44,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzTextLine -fuzztime 20s ./protocol/
 	$(GO) test -run '^$$' -fuzz FuzzUDPHeader -fuzztime 20s ./protocol/
 	$(GO) test -run '^$$' -fuzz FuzzBinaryRequest -fuzztime 20s ./protocol/
+	$(GO) test -run '^$$' -fuzz FuzzMetaFlags -fuzztime 20s ./protocol/
 	$(GO) test -run '^$$' -fuzz FuzzText -fuzztime 45s ./server/
 	$(GO) test -run '^$$' -fuzz FuzzBinary -fuzztime 45s -fuzzminimizetime 3s ./server/
 

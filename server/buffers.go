@@ -33,7 +33,8 @@ func putBuf(b []byte) {
 type scratch struct {
 	tok      protocol.Tokens
 	keyBuf   [protocol.KeyMaxLength]byte
-	mf       metaFlags
+	mf       protocol.MetaFlags
+	mopt     store.MetaGetOptions
 	req      store.Request
 	storage  protocol.StorageCommand
 	keyCmd   protocol.KeyCommand
@@ -57,7 +58,7 @@ func (c *conn) dropScratch() {
 	}
 	c.sc.req = store.Request{}
 	c.sc.arith = store.ArithRequest{}
-	c.sc.mf.key = nil
+	c.sc.mf.Key = nil
 	scratchPool.Put(c.sc)
 	c.sc = nil
 }

@@ -65,7 +65,7 @@ type conn struct {
 
 	onGet       func(*store.View)
 	onGets      func(*store.View)
-	onMetaGet   func(*store.Item) bool
+	onMetaGet   func(*store.Item, *store.MetaGetResult)
 	onMetaDebug func(*store.Item)
 
 	// pinned: CAS of the items that unwritten replies refer to. memcached's

@@ -8,129 +8,32 @@ import (
 )
 
 // The meta protocol (mg ms md ma mn me), as memcached 1.6.18's
-// proto_text.c: flags are single letters with an optional argument, parsed
-// once by metaPreparse; replies echo O (opaque) and k (key) and add the
-// requested fields in the order the flags were given.
+// proto_text.c: protocol.ParseMetaFlags parses the flags, the store decides
+// (MetaGet, MetaDelete, Arith), and these functions write the replies:
+// O (opaque) and k (key) echoed by appendMetaEcho, the requested fields in
+// the order the flags were given.
 
-const (
-	metaMaxTokens  = 20 // memcached's MFLAG_MAX_OPT_LENGTH, compared with ntokens
-	metaMaxOpaque  = 32 // MFLAG_MAX_OPAQUE_LENGTH, 'O' included
-	errBadFormat   = "CLIENT_ERROR bad command line format\r\n"
-	errBadToken    = "CLIENT_ERROR bad token in command line format\r\n"
-	errBadFlag     = "CLIENT_ERROR invalid or duplicate flag\r\n"
-	errFlagsLong   = "CLIENT_ERROR options flags too long\r\n"
-	errOpaqueLong  = "CLIENT_ERROR opaque token too long\r\n"
-	errNonNumeric  = "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
-	errOutOfMemory = "SERVER_ERROR out of memory\r\n"
-)
-
-// metaFlags is one meta command's parsed flags.
-type metaFlags struct {
-	seen       [2]uint64 // flag letters already given
-	key        []byte    // the key, decoded when b was given
-	keyBinary  bool
-	vivify     bool
-	noUpdate   bool
-	noReply    bool
-	value      bool
-	setStale   bool
-	newTTL     bool
-	hasCAS     bool
-	mode       byte
-	exptime    uint32 // T, as rel time
-	autoviv    uint32 // N
-	recache    uint32 // R
-	clientFlag uint32 // F
-	cas        uint64 // C
-	delta      uint64 // D, default 1
-	initial    uint64 // J
-}
-
-// metaPreparse is memcached's _meta_flag_preparse: it checks every flag
-// from token start on and records them in c.sc.mf. It returns the error line
-// to send, or "" when the flags are good.
-func (c *conn) metaPreparse(t *protocol.Tokens, start int) string {
+// metaFlags parses the flags from token start into c.sc.mf and turns
+// their times into store times; it returns the error line, or "".
+func (c *conn) metaFlags(t *protocol.Tokens, start int) string {
 	f := &c.sc.mf
-	*f = metaFlags{key: t.T[1], delta: 1}
-	errstr := errBadFormat
-	hasErr := false
-	relTime := func(tok []byte, dst *uint32) {
-		v, ok := protocol.ParseInt32(tok[1:])
-		if !ok {
-			errstr, hasErr = errBadToken, true
-			return
-		}
-		*dst = c.s.store.RelTime(int64(v))
+	if e := protocol.ParseMetaFlags(t, start, c.sc.keyBuf[:], f); e != "" {
+		return e
 	}
-	for i := start; i < t.N; i++ {
-		tok := t.T[i]
-		o := tok[0]
-		if o >= 127 || f.seen[o>>6]&(1<<(o&63)) != 0 {
-			return "CLIENT_ERROR duplicate flag\r\n"
-		}
-		f.seen[o>>6] |= 1 << (o & 63)
-		switch o {
-		case 'b':
-			n := protocol.DecodeBase64Key(c.sc.keyBuf[:], t.T[1])
-			if n == 0 {
-				errstr, hasErr = "CLIENT_ERROR error decoding key\r\n", true
-			}
-			f.key = c.sc.keyBuf[:n]
-			f.keyBinary = true
-		case 'N':
-			f.vivify = true
-			relTime(tok, &f.autoviv)
-		case 'T':
-			relTime(tok, &f.exptime)
-			f.newTTL = !hasErr || f.newTTL
-		case 'R':
-			relTime(tok, &f.recache)
-		case 'l', 'O', 'P', 'L', 'k', 's', 't', 'c', 'f', 'h':
-		case 'v':
-			f.value = true
-		case 'u':
-			f.noUpdate = true
-		case 'q':
-			f.noReply = true
-		case 'F':
-			v, ok := protocol.ParseUint32(tok[1:])
-			if !ok {
-				hasErr = true
-			}
-			f.clientFlag = v
-		case 'C':
-			v, ok := protocol.ParseUint64(tok[1:])
-			if !ok {
-				errstr, hasErr = errBadToken, true
-			} else {
-				f.cas, f.hasCAS = v, true
-			}
-		case 'M':
-			if len(tok) != 2 {
-				errstr, hasErr = "CLIENT_ERROR incorrect length for M token\r\n", true
-			} else {
-				f.mode = tok[1]
-			}
-		case 'J':
-			v, ok := protocol.ParseUint64(tok[1:])
-			if !ok {
-				errstr, hasErr = "CLIENT_ERROR invalid numeric initial value\r\n", true
-			}
-			f.initial = v
-		case 'D':
-			v, ok := protocol.ParseUint64(tok[1:])
-			if !ok {
-				errstr, hasErr = "CLIENT_ERROR invalid numeric delta value\r\n", true
-			}
-			f.delta = v
-		case 'I':
-			f.setStale = true
-		default:
-			return "CLIENT_ERROR invalid flag\r\n"
-		}
+	st := c.s.store
+	c.sc.mopt = store.MetaGetOptions{
+		Vivify: f.Vivify, NoBump: f.NoUpdate, SetTTL: f.Has('T'),
+		TTLAfterVivify: f.TTLAfterVivify, Recache: f.Has('R'), TTLBeforeRecache: f.TTLBeforeRecache,
 	}
-	if hasErr {
-		return errstr
+	o := &c.sc.mopt
+	if f.Has('T') {
+		o.TTL = st.RelTime(int64(f.TTL))
+	}
+	if f.Vivify {
+		o.VivifyTTL = st.RelTime(int64(f.VivifyTTL))
+	}
+	if o.Recache {
+		o.RecacheBelow = st.RelTime(int64(f.Recache))
 	}
 	return ""
 }
@@ -146,21 +49,30 @@ func (c *conn) appendMetaKey(key []byte, binary bool) {
 	c.out = append(c.out, " b"...)
 }
 
+// appendMetaEcho is the one echo of a reply's O (opaque) and k (key)
+// flags: for token tok it appends " O..." or " k<key>" and ignores any
+// other flag. It returns false, after replacing the reply from start with
+// memcached's error, when an opaque token is too long.
+func (c *conn) appendMetaEcho(tok []byte, key []byte, binary bool, start int) bool {
+	switch tok[0] {
+	case 'O':
+		if len(tok) > protocol.MetaMaxOpaque {
+			c.out = append(c.out[:start], protocol.MetaErrOpaqueLong...)
+			return false
+		}
+		c.out = append(c.out, ' ')
+		c.out = append(c.out, tok...)
+	case 'k':
+		c.appendMetaKey(key, binary)
+	}
+	return true
+}
+
 // appendOpaqueKey appends the O and k flags of a reply that has no item.
-// It returns false (after replacing the reply from start with the error)
-// when an opaque token is too long.
 func (c *conn) appendOpaqueKey(t *protocol.Tokens, from, start int) bool {
 	for i := from; i < t.N; i++ {
-		switch tok := t.T[i]; tok[0] {
-		case 'O':
-			if len(tok) > metaMaxOpaque {
-				c.out = append(c.out[:start], errOpaqueLong...)
-				return false
-			}
-			c.out = append(c.out, ' ')
-			c.out = append(c.out, tok...)
-		case 'k':
-			c.appendMetaKey(c.sc.mf.key, c.sc.mf.keyBinary)
+		if !c.appendMetaEcho(t.T[i], c.sc.mf.Key, c.sc.mf.KeyBinary, start) {
+			return false
 		}
 	}
 	return true
@@ -190,27 +102,12 @@ func (c *conn) cmdMeta(t *protocol.Tokens, n int) (action, bool) {
 	return actMore, true
 }
 
-// metaCheck is what mg, md and ma check first; it returns false after
-// replying with the error.
-func (c *conn) metaCheck(t *protocol.Tokens, tooLong string) bool {
-	switch {
-	case t.Count() < 3:
-		c.out = append(c.out, protocol.Error...)
-	case len(t.T[1]) > protocol.KeyMaxLength:
-		c.out = append(c.out, errBadFormat...)
-	case t.Count() > metaMaxTokens:
-		c.out = append(c.out, tooLong...)
-	default:
-		return true
-	}
-	return false
-}
-
 func (c *conn) cmdMetaGet(t *protocol.Tokens) {
-	if !c.metaCheck(t, "CLIENT_ERROR options flags are too long\r\n") {
+	if e := protocol.CheckMetaKeyLine(t, protocol.MetaErrFlagsLong2); e != "" {
+		c.out = append(c.out, e...)
 		return
 	}
-	if e := c.metaPreparse(t, 2); e != "" {
+	if e := c.metaFlags(t, 2); e != "" {
 		c.out = append(c.out, e...)
 		return
 	}
@@ -219,58 +116,50 @@ func (c *conn) cmdMetaGet(t *protocol.Tokens) {
 	if c.onMetaGet == nil {
 		c.onMetaGet = c.metaGetItem // bound once per connection, on first use
 	}
-	hit := c.s.store.MetaGet(c.sc.mf.key, c.sc.mf.vivify, c.sc.mf.noUpdate, c.onMetaGet)
-	if c.metaErr {
-		return
-	}
-	if hit {
+	hit := c.s.store.MetaGet(c.sc.mf.Key, &c.sc.mopt, c.onMetaGet)
+	if c.metaErr || hit {
 		return
 	}
 	c.out = append(c.out, "EN"...)
 	if !c.appendOpaqueKey(t, 2, start) {
 		return
 	}
-	if c.sc.mf.noReply {
+	if c.sc.mf.NoReply {
 		c.out = c.out[:start]
 		return
 	}
 	c.out = append(c.out, protocol.CRLF...)
 }
 
-// metaGetItem builds mg's reply for a hit or a vivified item, under the
-// item's lock. It reports whether the TTL was set (T).
-func (c *conn) metaGetItem(it *store.Item) bool {
-	f, t := &c.sc.mf, &c.sc.tok
+// metaGetItem writes mg's reply for a hit or a vivified item, under the
+// item's lock, from what the store decided. Flags are written in the order
+// given; t shows the TTL as the T and N before it left it.
+func (c *conn) metaGetItem(it *store.Item, r *store.MetaGetResult) {
+	f, t, o := &c.sc.mf, &c.sc.tok, &c.sc.mopt
 	start := len(c.out)
 	now := c.s.store.Now()
-	won, touched := false, false
-	if f.value {
+	if f.Value {
 		c.out = append(c.out, "VA "...)
 		c.out = strconv.AppendInt(c.out, int64(len(it.Value())), 10)
 	} else {
 		c.out = append(c.out, "HD"...)
 	}
+	exp := r.OldExptime
 	for i := 2; i < t.N; i++ {
 		tok := t.T[i]
 		switch tok[0] {
 		case 'T':
-			touched = true
-			it.SetExptime(f.exptime)
+			exp = o.TTL
 		case 'N':
-			if it.Created() {
-				it.SetExptime(f.autoviv)
-				won = true
-			}
-		case 'R':
-			if !it.TokenSent() && !it.Created() && it.Exptime() != 0 && it.Exptime() < f.recache {
-				won = true
+			if r.Created {
+				exp = o.VivifyTTL
 			}
 		case 's':
 			c.out = append(c.out, " s"...)
 			c.out = strconv.AppendInt(c.out, int64(len(it.Value())), 10)
 		case 't':
 			c.out = append(c.out, " t"...)
-			c.out = appendTTL(c.out, it.Exptime(), now)
+			c.out = appendTTL(c.out, exp, now)
 		case 'c':
 			c.out = append(c.out, " c"...)
 			c.out = strconv.AppendUint(c.out, it.CAS(), 10)
@@ -286,16 +175,11 @@ func (c *conn) metaGetItem(it *store.Item) bool {
 			} else {
 				c.out = append(c.out, " h0"...)
 			}
-		case 'O':
-			if len(tok) > metaMaxOpaque {
-				c.out = append(c.out[:start], errOpaqueLong...)
+		case 'O', 'k':
+			if !c.appendMetaEcho(tok, it.Key(), it.KeyBinary(), start) {
 				c.metaErr = true
-				return touched
+				return
 			}
-			c.out = append(c.out, ' ')
-			c.out = append(c.out, tok...)
-		case 'k':
-			c.appendMetaKey(it.Key(), it.KeyBinary())
 		}
 	}
 	if cas := it.CAS(); cas != 0 {
@@ -303,25 +187,20 @@ func (c *conn) metaGetItem(it *store.Item) bool {
 		// incr/decr in this batch must not rewrite it in place.
 		c.pinned = append(c.pinned, cas)
 	}
-	if it.TokenSent() {
+	if r.TokenSent {
 		c.out = append(c.out, " Z"...)
 	}
-	if it.Stale() {
+	if r.Stale {
 		c.out = append(c.out, " X"...)
-		if !it.TokenSent() {
-			won = true
-		}
 	}
-	if won {
+	if r.Won {
 		c.out = append(c.out, " W"...)
-		it.MarkTokenSent()
 	}
 	c.out = append(c.out, protocol.CRLF...)
-	if f.value {
+	if f.Value {
 		c.out = append(c.out, it.Value()...)
 		c.out = append(c.out, protocol.CRLF...)
 	}
-	return touched
 }
 
 // appendTTL appends the seconds left, -1 for never, computed in uint32 as
@@ -335,29 +214,21 @@ func appendTTL(dst []byte, exptime, now uint32) []byte {
 }
 
 func (c *conn) cmdMetaSet(t *protocol.Tokens, n int) (action, bool) {
-	switch {
-	case t.Count() < 3:
-		return c.consumed(n, c.metaReply(protocol.Error))
-	case len(t.T[1]) > protocol.KeyMaxLength, t.Count() == 3:
-		return c.consumed(n, c.metaReply([]byte(errBadFormat)))
-	case t.Count() > metaMaxTokens:
-		return c.consumed(n, c.metaReply([]byte(errFlagsLong)))
-	}
-	vlen, ok := protocol.ParseInt32(t.T[2])
-	if !ok || vlen < 0 || vlen > 1<<31-1-2 {
-		return c.consumed(n, c.metaReply([]byte(errBadFormat)))
+	vlen, errLine := protocol.ParseMetaSetLine(t)
+	if errLine != "" {
+		c.r += n
+		c.out = append(c.out, errLine...)
+		return actMore, true
 	}
 	total := int(vlen) + 2
-	errstr := c.metaPreparse(t, 3)
+	errstr := c.metaFlags(t, 3)
 	f := &c.sc.mf
 	mode := store.ModeSet
 	if errstr == "" {
-		for i := 3; i < t.N; i++ {
-			if t.T[i][0] == 'O' && len(t.T[i]) > metaMaxOpaque {
-				errstr = errOpaqueLong
-			}
+		if protocol.MetaOpaqueTooLong(t, 3) {
+			errstr = protocol.MetaErrOpaqueLong
 		}
-		switch f.mode {
+		switch f.Mode {
 		case 0, 'S':
 		case 'E':
 			mode = store.ModeAdd
@@ -368,20 +239,22 @@ func (c *conn) cmdMetaSet(t *protocol.Tokens, n int) (action, bool) {
 		case 'R':
 			mode = store.ModeReplace
 		default:
-			errstr = "CLIENT_ERROR invalid mode for ms M token\r\n"
+			errstr = protocol.MetaErrSetMode
 		}
-		if f.hasCAS && (mode == store.ModeSet || mode == store.ModeReplace) {
+		if f.HasCAS && (mode == store.ModeSet || mode == store.ModeReplace) {
 			mode = store.ModeCAS
 		}
-		if errstr == "" && !c.s.store.ItemSizeOK(len(f.key), f.clientFlag, int(vlen)) {
+		if errstr == "" && !c.s.store.ItemSizeOK(len(f.Key), f.ClientFlags, int(vlen)) {
 			errstr = string(protocol.ErrTooLarge)
 			// memcached drops the old value whatever the mode.
-			c.s.store.Refuse(f.key, store.ErrTooLarge, true)
+			c.s.store.Refuse(f.Key, store.ErrTooLarge, true)
 		}
 	}
 	if errstr != "" {
 		c.swallow = int64(total)
-		return c.consumed(n, c.metaReply([]byte(errstr)))
+		c.r += n
+		c.out = append(c.out, errstr...)
+		return actMore, true
 	}
 	if c.w-c.r < n+total {
 		c.need = n + total
@@ -393,10 +266,10 @@ func (c *conn) cmdMetaSet(t *protocol.Tokens, n int) (action, bool) {
 		c.out = append(c.out, protocol.ErrBadChunk...)
 		return actMore, true
 	}
-	c.sc.req = store.Request{Mode: mode, Key: f.key, Flags: f.clientFlag, Exptime: f.exptime,
-		Value: data[:vlen], KeyBinary: f.keyBinary, Stale: f.setStale && mode == store.ModeCAS}
-	if f.hasCAS {
-		c.sc.req.CAS = f.cas
+	c.sc.req = store.Request{Mode: mode, Key: f.Key, Flags: f.ClientFlags, Exptime: c.sc.mopt.TTL,
+		Value: data[:vlen], KeyBinary: f.KeyBinary, Stale: f.SetStale && mode == store.ModeCAS}
+	if f.HasCAS {
+		c.sc.req.CAS = f.CAS
 	}
 	res, cas, err := c.s.store.Store(&c.sc.req)
 	switch {
@@ -407,17 +280,15 @@ func (c *conn) cmdMetaSet(t *protocol.Tokens, n int) (action, bool) {
 		c.out = append(c.out, protocol.ErrNoMemory...)
 		return actMore, true
 	}
-	if res == store.Stored && f.noReply {
+	if res == store.Stored && f.NoReply {
 		return actMore, true
 	}
+	start := len(c.out)
 	c.out = append(c.out, metaStatus[res]...)
 	for i := 3; i < t.N; i++ {
 		switch tok := t.T[i]; tok[0] {
-		case 'O':
-			c.out = append(c.out, ' ')
-			c.out = append(c.out, tok...)
-		case 'k':
-			c.appendMetaKey(f.key, f.keyBinary)
+		case 'O', 'k':
+			c.appendMetaEcho(tok, f.Key, f.KeyBinary, start) // O's length was checked
 		case 'c':
 			c.out = append(c.out, " c"...)
 			c.out = strconv.AppendUint(c.out, cas, 10)
@@ -436,27 +307,23 @@ var metaStatus = [...]string{
 	store.Touched:   "HD",
 }
 
-// metaReply appends a reply that meta commands always send.
-func (c *conn) metaReply(b []byte) action {
-	c.out = append(c.out, b...)
-	return actMore
-}
-
-// metaBegin is what md and ma check first: memcached answers every flag
-// error of theirs with one message. It returns false after replying.
-func (c *conn) metaBegin(t *protocol.Tokens) bool {
-	if !c.metaCheck(t, errFlagsLong) {
+// metaKeyAndFlags checks md's and ma's key line and flags, replying with
+// the error (memcached answers every flag error of theirs with one
+// message) and returning false when they are bad.
+func (c *conn) metaKeyAndFlags(t *protocol.Tokens) bool {
+	if e := protocol.CheckMetaKeyLine(t, protocol.MetaErrFlagsLong); e != "" {
+		c.out = append(c.out, e...)
 		return false
 	}
-	if c.metaPreparse(t, 2) != "" {
-		c.out = append(c.out, errBadFlag...)
+	if c.metaFlags(t, 2) != "" {
+		c.out = append(c.out, protocol.MetaErrBadFlag...)
 		return false
 	}
 	return true
 }
 
 func (c *conn) cmdMetaDelete(t *protocol.Tokens) {
-	if !c.metaBegin(t) {
+	if !c.metaKeyAndFlags(t) {
 		return
 	}
 	f := &c.sc.mf
@@ -465,10 +332,10 @@ func (c *conn) cmdMetaDelete(t *protocol.Tokens) {
 	if !c.appendOpaqueKey(t, 2, start) {
 		return
 	}
-	o := store.MetaDeleteOptions{HasCAS: f.hasCAS, CAS: f.cas, Invalidate: f.setStale,
-		SetExptime: f.newTTL, Exptime: f.exptime, MissOnExists: true}
-	res := c.s.store.MetaDelete(f.key, &o)
-	if res == store.Deleted && f.noReply {
+	o := store.MetaDeleteOptions{HasCAS: f.HasCAS, CAS: f.CAS, Invalidate: f.SetStale,
+		SetExptime: f.NewTTL, Exptime: c.sc.mopt.TTL, MissOnExists: true}
+	res := c.s.store.MetaDelete(f.Key, &o)
+	if res == store.Deleted && f.NoReply {
 		c.out = c.out[:start]
 		return
 	}
@@ -477,43 +344,41 @@ func (c *conn) cmdMetaDelete(t *protocol.Tokens) {
 }
 
 func (c *conn) cmdMetaArith(t *protocol.Tokens) {
-	if !c.metaBegin(t) {
+	if !c.metaKeyAndFlags(t) {
 		return
 	}
-	f := &c.sc.mf
+	f, mo := &c.sc.mf, &c.sc.mopt
 	incr := true
-	switch f.mode {
+	switch f.Mode {
 	case 0, 'I', '+':
 	case 'D', '-':
 		incr = false
 	default:
-		c.out = append(c.out, "CLIENT_ERROR invalid mode for ma M token\r\n"...)
+		c.out = append(c.out, protocol.MetaErrArithMode...)
 		return
 	}
 	// A created item's TTL is whichever of T and N comes last.
 	createExp := uint32(0)
-	for i := 2; i < t.N; i++ {
-		switch t.T[i][0] {
-		case 'T':
-			createExp = f.exptime
-		case 'N':
-			createExp = f.autoviv
-		}
+	switch {
+	case mo.SetTTL && (!f.Vivify || f.TTLAfterVivify):
+		createExp = mo.TTL
+	case f.Vivify:
+		createExp = mo.VivifyTTL
 	}
-	r := store.ArithRequest{Key: f.key, Incr: incr, Delta: f.delta, Create: f.vivify,
-		Initial: f.initial, Exptime: createExp, Touch: f.newTTL, NewExptime: f.exptime, Pinned: c.pinned}
-	if f.hasCAS {
-		r.CAS = f.cas
+	r := store.ArithRequest{Key: f.Key, Incr: incr, Delta: f.Delta, Create: f.Vivify,
+		Initial: f.Initial, Exptime: createExp, Touch: f.NewTTL, NewExptime: mo.TTL, Pinned: c.pinned}
+	if f.HasCAS {
+		r.CAS = f.CAS
 	}
 	var out store.ArithResult
 	res, err := c.s.store.Arith(&r, &out)
 	start := len(c.out)
 	switch {
 	case err == store.ErrNonNumeric:
-		c.out = append(c.out, errNonNumeric...)
+		c.out = append(c.out, protocol.ErrNonNumeric...)
 		return
 	case err != nil:
-		c.out = append(c.out, errOutOfMemory...)
+		c.out = append(c.out, protocol.ErrOutOfMemory...)
 		return
 	case res == store.NotFound || res == store.Exists:
 		c.out = append(c.out, metaStatus[res]...)
@@ -524,7 +389,7 @@ func (c *conn) cmdMetaArith(t *protocol.Tokens) {
 	}
 	var buf [20]byte
 	digits := strconv.AppendUint(buf[:0], out.Value, 10)
-	if f.value {
+	if f.Value {
 		c.out = append(c.out, "VA "...)
 		c.out = strconv.AppendInt(c.out, int64(len(digits)), 10)
 	} else {
@@ -541,28 +406,23 @@ func (c *conn) cmdMetaArith(t *protocol.Tokens) {
 			c.out = append(c.out, " t"...)
 			c.out = appendTTL(c.out, exp, now)
 		case 'T':
-			exp = f.exptime
+			exp = mo.TTL
 		case 'N':
 			if out.Created {
-				exp = f.autoviv
+				exp = mo.VivifyTTL
 			}
-		case 'O':
-			if len(tok) > metaMaxOpaque {
-				c.out = append(c.out[:start], errOpaqueLong...)
+		case 'O', 'k':
+			if !c.appendMetaEcho(tok, f.Key, f.KeyBinary, start) {
 				return
 			}
-			c.out = append(c.out, ' ')
-			c.out = append(c.out, tok...)
-		case 'k':
-			c.appendMetaKey(f.key, f.keyBinary)
 		}
 	}
-	if f.value {
+	if f.Value {
 		c.out = append(c.out, protocol.CRLF...)
 		c.out = append(c.out, digits...)
 	}
 	c.out = append(c.out, protocol.CRLF...)
-	if f.noReply && !out.Created {
+	if f.NoReply && !out.Created {
 		c.out = c.out[:start]
 	}
 }
@@ -570,14 +430,14 @@ func (c *conn) cmdMetaArith(t *protocol.Tokens) {
 // cmdMetaDebug is `me <key> [b]`: memcached's item debug line.
 func (c *conn) cmdMetaDebug(t *protocol.Tokens) {
 	if t.Count() < 3 || len(t.T[1]) > protocol.KeyMaxLength {
-		c.out = append(c.out, errBadFormat...)
+		c.out = append(c.out, protocol.MetaErrBadFormat...)
 		return
 	}
 	key := t.T[1]
 	if t.Count() >= 4 && string(t.T[2]) == "b" {
 		n := protocol.DecodeBase64Key(c.sc.keyBuf[:], key)
 		if n == 0 {
-			c.out = append(c.out, errBadFormat...)
+			c.out = append(c.out, protocol.MetaErrBadFormat...)
 			return
 		}
 		key = c.sc.keyBuf[:n]

@@ -6,9 +6,8 @@ import "github.com/gocached/gocached/slab"
 // runs. It must not be used after the callback returns, and the callback
 // must not call back into the store.
 type Item struct {
-	s       *Store
-	it      hdr
-	created bool
+	s  *Store
+	it hdr
 }
 
 // Key is the item's key as stored.
@@ -26,29 +25,14 @@ func (i *Item) CAS() uint64 { return i.it.cas() }
 // Exptime is the rel time the item expires at, 0 = never.
 func (i *Item) Exptime() uint32 { return i.it.exptime() }
 
-// SetExptime changes when the item expires.
-func (i *Item) SetExptime(e uint32) { i.it.setExptime(e) }
-
 // Atime is the rel time of the last store or counted access before this one.
 func (i *Item) Atime() uint32 { return i.it.atime() }
 
 // Fetched reports whether the item was read before this access.
 func (i *Item) Fetched() bool { return i.it.iflags()&flagFetched != 0 }
 
-// Stale reports an item invalidated by meta delete (or stored stale).
-func (i *Item) Stale() bool { return i.it.iflags()&flagStale != 0 }
-
-// TokenSent reports that a win token was already handed out for it.
-func (i *Item) TokenSent() bool { return i.it.iflags()&flagTokenSent != 0 }
-
-// MarkTokenSent records that this reader got the win token.
-func (i *Item) MarkTokenSent() { i.it.setIflags(i.it.iflags() | flagTokenSent) }
-
 // KeyBinary reports a key that was stored base64-encoded by a meta client.
 func (i *Item) KeyBinary() bool { return i.it.iflags()&flagKeyBinary != 0 }
-
-// Created reports an item made by this command (meta get N on a miss).
-func (i *Item) Created() bool { return i.created }
 
 // MemcachedSize is the size memcached would account for this item
 // (ITEM_ntotal): its 48-byte header, CAS, key and NUL, non-zero flags, and
@@ -84,12 +68,38 @@ func memcachedSizes(minChunk int, factor float64) []int {
 	return sizes[:len(sizes)-1] // memcached has no whole-page class
 }
 
-// MetaGet is the meta get command's access: fn runs under the item's lock
-// for a hit, or for a new empty item when vivify is set and the key is
-// missing. fn reports whether it touched the item's TTL (for the touch
-// counters). Unless noBump, the item is then marked fetched and bumped.
-// It reports whether fn ran.
-func (s *Store) MetaGet(key []byte, vivify, noBump bool, fn func(*Item) (touched bool)) bool {
+// MetaGetOptions are what a meta get asks of the item beyond reading it.
+type MetaGetOptions struct {
+	Vivify    bool   // N: create an empty item on a miss...
+	VivifyTTL uint32 // ...expiring then; the creator wins the recache token
+	NoBump    bool   // u: neither mark fetched nor bump in the LRU
+	SetTTL    bool   // T: set the TTL to TTL
+	TTL       uint32
+	// TTLAfterVivify: T was given after N, so T's TTL is a created item's.
+	TTLAfterVivify bool
+	Recache        bool   // R: win the token when the TTL left is below...
+	RecacheBelow   uint32 // ...this store time
+	// TTLBeforeRecache: T was given before R, so R compares T's TTL.
+	TTLBeforeRecache bool
+}
+
+// MetaGetResult is what a meta get decided, memcached's rules for
+// stale-while-revalidate and early recache.
+type MetaGetResult struct {
+	Created    bool   // made by this command (N on a miss)
+	Won        bool   // this reader holds the recache token (W)
+	TokenSent  bool   // a token had been handed out before (Z)
+	Stale      bool   // invalidated by meta delete, or stored stale (X)
+	OldExptime uint32 // the item's expiry before this command's T or N
+}
+
+// MetaGet is the meta get command's access. On a hit, or on a miss with
+// Vivify (a new empty item), it applies the options under the item's
+// lock, decides who wins the recache token, marks the token handed out,
+// and calls fn with the item and the outcome; then, unless NoBump, the
+// item is marked fetched and bumped. It reports whether fn ran. fn must
+// not call back into the store.
+func (s *Store) MetaGet(key []byte, o *MetaGetOptions, fn func(*Item, *MetaGetResult)) bool {
 	h := Hash(key)
 	sh := s.shardOf(h)
 	spare := slab.Nil
@@ -98,7 +108,7 @@ func (s *Store) MetaGet(key []byte, vivify, noBump bool, fn func(*Item) (touched
 		_, l := s.find(sh, h, key, true)
 		created := false
 		if l == slab.Nil {
-			if !vivify {
+			if !o.Vivify {
 				sh.st.cmdGet++
 				sh.st.getMisses++
 				sh.mu.Unlock()
@@ -122,12 +132,14 @@ func (s *Store) MetaGet(key []byte, vivify, noBump bool, fn func(*Item) (touched
 			l, spare, created = spare, slab.Nil, true
 		}
 		it := s.hdrAt(l)
+		res := &sh.metaRes
+		*res = metaGetDecide(it, o, created)
 		// The shard's scratch Item: a local would escape through fn.
 		ref := &sh.item
-		*ref = Item{s: s, it: it, created: created}
-		touched := fn(ref)
+		*ref = Item{s: s, it: it}
+		fn(ref, res)
 		*ref = Item{}
-		if touched {
+		if o.SetTTL {
 			sh.st.cmdTouch++
 			sh.st.touchHits++
 			sh.st.perClass[it.cls()].touchHits++
@@ -136,7 +148,7 @@ func (s *Store) MetaGet(key []byte, vivify, noBump bool, fn func(*Item) (touched
 			sh.st.getHits++
 			sh.st.perClass[it.cls()].getHits++
 		}
-		if !noBump {
+		if !o.NoBump {
 			markHit(it)
 			s.bump(l, it, s.clock.Now())
 		}
@@ -146,6 +158,42 @@ func (s *Store) MetaGet(key []byte, vivify, noBump bool, fn func(*Item) (touched
 		}
 		return true
 	}
+}
+
+// metaGetDecide applies a meta get's T and N to it and decides the
+// recache token, as memcached's process_mget_command: N's creator wins;
+// R wins when no token was handed out and the TTL (T's, when T came
+// first) is set and below R; a stale item's first reader wins. The winner
+// marks the token handed out.
+func metaGetDecide(it hdr, o *MetaGetOptions, created bool) MetaGetResult {
+	r := MetaGetResult{Created: created, OldExptime: it.exptime()}
+	r.TokenSent = it.iflags()&flagTokenSent != 0
+	r.Stale = it.iflags()&flagStale != 0
+	vivified := created && o.Vivify
+	switch {
+	case o.SetTTL && vivified && !o.TTLAfterVivify:
+		it.setExptime(o.VivifyTTL)
+	case o.SetTTL:
+		it.setExptime(o.TTL)
+	case vivified:
+		it.setExptime(o.VivifyTTL)
+	}
+	if o.Recache && !r.TokenSent && !created {
+		exp := r.OldExptime
+		if o.SetTTL && o.TTLBeforeRecache {
+			exp = o.TTL
+		}
+		if exp != 0 && exp < o.RecacheBelow {
+			r.Won = true
+		}
+	}
+	if vivified || (r.Stale && !r.TokenSent) {
+		r.Won = true
+	}
+	if r.Won {
+		it.setIflags(it.iflags() | flagTokenSent)
+	}
+	return r
 }
 
 // Peek runs fn on an item without bumping it or counting a get (meta

@@ -8,12 +8,13 @@ import (
 
 // shard is one stripe of the index with its lock and its counters.
 type shard struct {
-	mu   sync.Mutex
-	idx  index
-	st   shardStats
-	view View     // handed to readers' callbacks under mu
-	item Item     // handed to meta callbacks under mu
-	_    [64]byte // keep neighbouring shards' locks off one cache line
+	mu      sync.Mutex
+	idx     index
+	st      shardStats
+	view    View          // handed to readers' callbacks under mu
+	item    Item          // handed to meta callbacks under mu
+	metaRes MetaGetResult // likewise
+	_       [64]byte      // keep neighbouring shards' locks off one cache line
 }
 
 // class is one slab class with its LRU list and counters, under one lock.

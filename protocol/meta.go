@@ -1,0 +1,194 @@
+package protocol
+
+// The meta commands' grammar (mg ms md ma me mn), as memcached 1.6's
+// proto_text.c: flags are single letters with an optional argument, checked
+// once by _meta_flag_preparse; the rest of the reply's shape follows the
+// order the flags were given in, which the server walks again.
+
+// Meta limits and error lines.
+const (
+	MetaMaxTokens = 20 // MFLAG_MAX_OPT_LENGTH, compared with ntokens
+	MetaMaxOpaque = 32 // MFLAG_MAX_OPAQUE_LENGTH, 'O' included
+
+	MetaErrBadFormat  = "CLIENT_ERROR bad command line format\r\n"
+	MetaErrBadToken   = "CLIENT_ERROR bad token in command line format\r\n"
+	MetaErrBadFlag    = "CLIENT_ERROR invalid or duplicate flag\r\n"
+	MetaErrFlagsLong  = "CLIENT_ERROR options flags too long\r\n"
+	MetaErrFlagsLong2 = "CLIENT_ERROR options flags are too long\r\n" // mg's wording
+	MetaErrOpaqueLong = "CLIENT_ERROR opaque token too long\r\n"
+	MetaErrDuplicate  = "CLIENT_ERROR duplicate flag\r\n"
+	MetaErrInvalid    = "CLIENT_ERROR invalid flag\r\n"
+	MetaErrDecodeKey  = "CLIENT_ERROR error decoding key\r\n"
+	MetaErrMLength    = "CLIENT_ERROR incorrect length for M token\r\n"
+	MetaErrInitial    = "CLIENT_ERROR invalid numeric initial value\r\n"
+	MetaErrDelta      = "CLIENT_ERROR invalid numeric delta value\r\n"
+	MetaErrSetMode    = "CLIENT_ERROR invalid mode for ms M token\r\n"
+	MetaErrArithMode  = "CLIENT_ERROR invalid mode for ma M token\r\n"
+)
+
+// MetaFlags is one meta command's parsed flags. Times are as sent (the
+// server turns them into store times).
+type MetaFlags struct {
+	Seen      [2]uint64 // flag letters given
+	Key       []byte    // the key, base64-decoded when b was given
+	KeyBinary bool      // b
+	Vivify    bool      // N
+	NoUpdate  bool      // u
+	NoReply   bool      // q
+	Value     bool      // v
+	SetStale  bool      // I
+	NewTTL    bool      // T given (and no flag before it failed)
+	HasCAS    bool      // C
+	Mode      byte      // M
+	TTL       int32     // T
+	VivifyTTL int32     // N
+	Recache   int32     // R
+	// TTLAfterVivify: T came after N, so when both apply T's TTL is the
+	// item's; TTLBeforeRecache: T came before R, so R compares T's TTL.
+	TTLAfterVivify   bool
+	TTLBeforeRecache bool
+	ClientFlags      uint32 // F
+	CAS              uint64 // C
+	Delta            uint64 // D, default 1
+	Initial          uint64 // J
+}
+
+// Has reports whether flag letter o was given.
+func (f *MetaFlags) Has(o byte) bool { return o < 128 && f.Seen[o>>6]&(1<<(o&63)) != 0 }
+
+// ParseMetaFlags is memcached's _meta_flag_preparse: it checks every flag
+// from token start on and records them in f, decoding a base64 key (b)
+// into keyBuf. It returns the error line to send, or "" when the flags are
+// good. As memcached, a flag error does not stop the scan: a later
+// duplicate or unknown flag still wins, and the first numeric error's text
+// is the one reported.
+func ParseMetaFlags(t *Tokens, start int, keyBuf []byte, f *MetaFlags) string {
+	*f = MetaFlags{Key: t.T[1], Delta: 1}
+	errstr := MetaErrBadFormat
+	hasErr := false
+	ttl := func(tok []byte, dst *int32) {
+		v, ok := ParseInt32(tok[1:])
+		if !ok {
+			errstr, hasErr = MetaErrBadToken, true
+			return
+		}
+		*dst = v
+	}
+	for i := start; i < t.N; i++ {
+		tok := t.T[i]
+		o := tok[0]
+		if o >= 127 || f.Has(o) {
+			return MetaErrDuplicate
+		}
+		f.Seen[o>>6] |= 1 << (o & 63)
+		switch o {
+		case 'b':
+			n := DecodeBase64Key(keyBuf, t.T[1])
+			if n == 0 {
+				errstr, hasErr = MetaErrDecodeKey, true
+			}
+			f.Key = keyBuf[:n]
+			f.KeyBinary = true
+		case 'N':
+			f.Vivify = true
+			ttl(tok, &f.VivifyTTL)
+		case 'T':
+			ttl(tok, &f.TTL)
+			f.NewTTL = !hasErr || f.NewTTL
+			f.TTLAfterVivify = f.Has('N')
+		case 'R':
+			ttl(tok, &f.Recache)
+			f.TTLBeforeRecache = f.Has('T')
+		case 'l', 'O', 'P', 'L', 'k', 's', 't', 'c', 'f', 'h':
+		case 'v':
+			f.Value = true
+		case 'u':
+			f.NoUpdate = true
+		case 'q':
+			f.NoReply = true
+		case 'F':
+			v, ok := ParseUint32(tok[1:])
+			if !ok {
+				hasErr = true
+			}
+			f.ClientFlags = v
+		case 'C':
+			v, ok := ParseUint64(tok[1:])
+			if !ok {
+				errstr, hasErr = MetaErrBadToken, true
+			} else {
+				f.CAS, f.HasCAS = v, true
+			}
+		case 'M':
+			if len(tok) != 2 {
+				errstr, hasErr = MetaErrMLength, true
+			} else {
+				f.Mode = tok[1]
+			}
+		case 'J':
+			v, ok := ParseUint64(tok[1:])
+			if !ok {
+				errstr, hasErr = MetaErrInitial, true
+			}
+			f.Initial = v
+		case 'D':
+			v, ok := ParseUint64(tok[1:])
+			if !ok {
+				errstr, hasErr = MetaErrDelta, true
+			}
+			f.Delta = v
+		case 'I':
+			f.SetStale = true
+		default:
+			return MetaErrInvalid
+		}
+	}
+	if hasErr {
+		return errstr
+	}
+	return ""
+}
+
+// CheckMetaKeyLine is what mg, md and ma check before their flags: at
+// least a key (ERROR), the key's length, then the number of tokens (the
+// line's flagsLong text). It returns the error line, or "".
+func CheckMetaKeyLine(t *Tokens, flagsLong string) string {
+	switch {
+	case t.Count() < 3:
+		return string(Error)
+	case len(t.T[1]) > KeyMaxLength:
+		return MetaErrBadFormat
+	case t.Count() > MetaMaxTokens:
+		return flagsLong
+	}
+	return ""
+}
+
+// ParseMetaSetLine checks ms's "<key> <datalen>" before its flags and
+// returns the data block's length (CRLF not included), or the error line.
+func ParseMetaSetLine(t *Tokens) (vlen int32, errLine string) {
+	switch {
+	case t.Count() < 3:
+		return 0, string(Error)
+	case len(t.T[1]) > KeyMaxLength, t.Count() == 3:
+		return 0, MetaErrBadFormat
+	case t.Count() > MetaMaxTokens:
+		return 0, MetaErrFlagsLong
+	}
+	vlen, ok := ParseInt32(t.T[2])
+	if !ok || vlen < 0 || vlen > 1<<31-1-2 {
+		return 0, MetaErrBadFormat
+	}
+	return vlen, ""
+}
+
+// MetaOpaqueTooLong reports an O token past MetaMaxOpaque among the flags
+// from start on (ms refuses its data then).
+func MetaOpaqueTooLong(t *Tokens, start int) bool {
+	for i := start; i < t.N; i++ {
+		if t.T[i][0] == 'O' && len(t.T[i]) > MetaMaxOpaque {
+			return true
+		}
+	}
+	return false
+}
