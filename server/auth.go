@@ -37,12 +37,11 @@ func (c *conn) processAuth() action {
 			c.authLen = int(size) + 2
 			continue
 		}
-		if len(buf) < c.authLen {
-			c.need = c.authLen
+		data, want := c.dataBlock(0, c.authLen)
+		if want > 0 {
+			c.need = want
 			return actMore
 		}
-		data := buf[:c.authLen]
-		c.r += c.authLen
 		c.authLen, c.need = 0, 0
 		if !bytes.HasSuffix(data, protocol.CRLF) {
 			c.out = append(c.out, "CLIENT_ERROR bad command line termination\r\n"...)

@@ -45,17 +45,10 @@ type binState struct {
 	// runs out of input, and writes its replies, when the body is done.
 	waited bool
 
-	// pinned holds the CAS of the items the unwritten replies refer to:
-	// memcached's replies hold a reference until written, and incr/decr
-	// rewrites a value in place only when no one else holds the item.
-	pinned []uint64
-
 	authed   bool // SASL: authenticated
 	saslStep bool // SASL: an exchange waits for its next step
 
 	onHit func(*store.View)
-	arith store.ArithRequest
-	res   store.ArithResult
 }
 
 // processBinary handles every complete binary request in rbuf[r:w].
@@ -69,7 +62,7 @@ func (c *conn) processBinary() action {
 	}
 	b.mark = 0
 	if len(b.held) == 0 {
-		b.pinned = b.pinned[:0]
+		c.markWritten()
 	} else {
 		c.out = append(c.out, b.held...)
 		if cap(b.held) > bufSize {
@@ -161,7 +154,7 @@ func (c *conn) binNext() {
 // have written them by now (its conn_mwrite). Nothing is flushed here.
 func (c *conn) binMarkWritten() {
 	c.bin.mark = len(c.out)
-	c.bin.pinned = c.bin.pinned[:0]
+	c.markWritten()
 }
 
 // binError appends an error reply with memcached's text for status. A
@@ -316,7 +309,7 @@ func (c *conn) binHit(v *store.View) {
 		value = v.Value
 	}
 	if v.CAS != 0 { // under -C items cannot be told apart: never pinned
-		b.pinned = append(b.pinned, v.CAS)
+		c.pinned = append(c.pinned, v.CAS)
 	}
 	c.out = protocol.AppendBinaryResponse(c.out, b.h.Opcode, protocol.StatusOK, binFlagsLen, uint16(len(key)), len(value), b.h.Opaque, v.CAS)
 	c.out = binary.BigEndian.AppendUint32(c.out, v.Flags)
@@ -345,11 +338,10 @@ func (c *conn) binUpdate(req *protocol.BinaryRequest) (need int) {
 		}
 		return 0
 	}
-	if c.w-c.r < int(vlen) {
-		return req.HeadLen + int(vlen)
+	value, want := c.dataBlock(0, int(vlen))
+	if want > 0 {
+		return req.HeadLen + want // from the header, which is put back
 	}
-	value := c.rbuf[c.r : c.r+int(vlen)]
-	c.r += int(vlen)
 	var mode store.Mode
 	switch b.op {
 	case protocol.OpSet:
@@ -373,9 +365,9 @@ func (c *conn) binUpdate(req *protocol.BinaryRequest) (need int) {
 		// A CAS on set, add or replace makes it a compare-and-swap.
 		mode = store.ModeCAS
 	}
-	c.sc.req = store.Request{Mode: mode, Key: key, Flags: flags, Exptime: c.s.store.RelTime(int64(req.Exptime)), Value: value, CAS: cas}
-	res, cas, err := c.s.store.Store(&c.sc.req)
-	c.sc.req = store.Request{}
+	c.scratch.req = store.Request{Mode: mode, Key: key, Flags: flags, Exptime: c.s.store.RelTime(int64(req.Exptime)), Value: value, CAS: cas}
+	res, cas, err := c.s.store.Store(&c.scratch.req)
+	c.scratch.req = store.Request{}
 	switch {
 	case err == store.ErrTooLarge:
 		c.out = protocol.AppendBinaryError(c.out, b.h.Opcode, protocol.StatusTooLarge, b.h.Opaque, protocol.BinaryStatusText(protocol.StatusTooLarge))
@@ -403,20 +395,18 @@ func (c *conn) binUpdate(req *protocol.BinaryRequest) (need int) {
 // an expiration of 0xffffffff means a missing key is not created.
 func (c *conn) binArith(req *protocol.BinaryRequest) {
 	b := c.bin
-	b.arith = store.ArithRequest{
+	r := store.ArithRequest{
 		Key:     req.Key,
 		Incr:    b.op == protocol.OpIncrement,
 		Delta:   req.Delta,
 		CAS:     b.h.CAS,
 		Create:  req.Exptime != binNoCreate,
 		Initial: req.Initial,
-		Pinned:  b.pinned,
 	}
-	if b.arith.Create {
-		b.arith.Exptime = c.s.store.RelTime(int64(req.Exptime))
+	if r.Create {
+		r.Exptime = c.s.store.RelTime(int64(req.Exptime))
 	}
-	res, err := c.s.store.Arith(&b.arith, &b.res)
-	b.arith.Key, b.arith.Pinned = nil, nil
+	res, out, err := c.arith(r)
 	switch {
 	case err == store.ErrNonNumeric:
 		c.binError(protocol.StatusDeltaBadVal, 0)
@@ -427,7 +417,7 @@ func (c *conn) binArith(req *protocol.BinaryRequest) {
 	case res == store.Exists:
 		c.binError(protocol.StatusKeyExists, 0)
 	case !b.quiet:
-		c.out = protocol.AppendBinaryResponse(c.out, b.h.Opcode, protocol.StatusOK, 0, 0, 8, b.h.Opaque, b.res.CAS)
-		c.out = binary.BigEndian.AppendUint64(c.out, b.res.Value)
+		c.out = protocol.AppendBinaryResponse(c.out, b.h.Opcode, protocol.StatusOK, 0, 0, 8, b.h.Opaque, out.CAS)
+		c.out = binary.BigEndian.AppendUint64(c.out, out.Value)
 	}
 }

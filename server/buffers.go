@@ -46,19 +46,19 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // takeScratch gives the connection its parse scratch for one batch.
 func (c *conn) takeScratch() {
-	if c.sc == nil {
-		c.sc = scratchPool.Get().(*scratch)
+	if c.scratch == nil {
+		c.scratch = scratchPool.Get().(*scratch)
 	}
 }
 
 // dropScratch returns it, cleared of references into buffers and items.
 func (c *conn) dropScratch() {
-	if c.sc == nil {
+	if c.scratch == nil {
 		return
 	}
-	c.sc.req = store.Request{}
-	c.sc.arith = store.ArithRequest{}
-	c.sc.mf.Key = nil
-	scratchPool.Put(c.sc)
-	c.sc = nil
+	c.scratch.req = store.Request{}
+	c.scratch.arith = store.ArithRequest{}
+	c.scratch.mf.Key = nil
+	scratchPool.Put(c.scratch)
+	c.scratch = nil
 }

@@ -77,9 +77,9 @@ type conn struct {
 	// command began (UDP transmits its datagrams then).
 	written bool
 
-	// sc is parse scratch, held only while process runs, so that an idle
+	// scratch is parse scratch, held only while process runs, so that an idle
 	// connection does not carry it.
-	sc *scratch
+	scratch *scratch
 
 	lastCmd atomic.Uint32 // store-clock second of the last read with data
 	state   atomic.Int32
@@ -98,8 +98,8 @@ type conn struct {
 
 func newConn(s *Server, nc net.Conn, l net.Listener) *conn {
 	c := &conn{s: s, nc: nc, listener: l.Addr()}
-	if sc, ok := nc.(syscall.Conn); ok {
-		if rc, err := sc.SyscallConn(); err == nil {
+	if sysc, ok := nc.(syscall.Conn); ok {
+		if rc, err := sysc.SyscallConn(); err == nil {
 			c.rc = rc
 		}
 	}
@@ -273,9 +273,13 @@ func (c *conn) markWritten() {
 	c.written = true
 }
 
-// flush writes every pending reply with one write.
+// flush writes every pending reply with one write. Replies the binary
+// protocol holds back (binState.held) are not among them: their items stay
+// pinned.
 func (c *conn) flush() error {
-	c.markWritten()
+	if c.bin == nil || len(c.bin.held) == 0 {
+		c.markWritten()
+	}
 	if len(c.out) == 0 {
 		if c.out != nil {
 			putBuf(c.out)
@@ -290,6 +294,19 @@ func (c *conn) flush() error {
 	putBuf(c.out)
 	c.out = nil
 	return err
+}
+
+// dataBlock takes the size bytes that follow skip bytes from r: the one
+// wait for a data block of every protocol (text and meta values, binary
+// values and SASL data, ascii auth). When they have not all arrived it
+// consumes nothing and returns how many bytes from r it wants.
+func (c *conn) dataBlock(skip, size int) (data []byte, want int) {
+	if c.w-c.r < skip+size {
+		return nil, skip + size
+	}
+	data = c.rbuf[c.r+skip : c.r+skip+size]
+	c.r += skip + size
+	return data, 0
 }
 
 // swallowBuffered discards what has arrived of a refused data block and

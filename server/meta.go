@@ -13,19 +13,19 @@ import (
 // O (opaque) and k (key) echoed by appendMetaEcho, the requested fields in
 // the order the flags were given.
 
-// metaFlags parses the flags from token start into c.sc.mf and turns
+// metaFlags parses the flags from token start into c.scratch.mf and turns
 // their times into store times; it returns the error line, or "".
 func (c *conn) metaFlags(t *protocol.Tokens, start int) string {
-	f := &c.sc.mf
-	if e := protocol.ParseMetaFlags(t, start, c.sc.keyBuf[:], f); e != "" {
+	f := &c.scratch.mf
+	if e := protocol.ParseMetaFlags(t, start, c.scratch.keyBuf[:], f); e != "" {
 		return e
 	}
 	st := c.s.store
-	c.sc.mopt = store.MetaGetOptions{
+	c.scratch.mopt = store.MetaGetOptions{
 		Vivify: f.Vivify, NoBump: f.NoUpdate, SetTTL: f.Has('T'),
 		TTLAfterVivify: f.TTLAfterVivify, Recache: f.Has('R'), TTLBeforeRecache: f.TTLBeforeRecache,
 	}
-	o := &c.sc.mopt
+	o := &c.scratch.mopt
 	if f.Has('T') {
 		o.TTL = st.RelTime(int64(f.TTL))
 	}
@@ -71,7 +71,7 @@ func (c *conn) appendMetaEcho(tok []byte, key []byte, binary bool, start int) bo
 // appendOpaqueKey appends the O and k flags of a reply that has no item.
 func (c *conn) appendOpaqueKey(t *protocol.Tokens, from, start int) bool {
 	for i := from; i < t.N; i++ {
-		if !c.appendMetaEcho(t.T[i], c.sc.mf.Key, c.sc.mf.KeyBinary, start) {
+		if !c.appendMetaEcho(t.T[i], c.scratch.mf.Key, c.scratch.mf.KeyBinary, start) {
 			return false
 		}
 	}
@@ -116,7 +116,7 @@ func (c *conn) cmdMetaGet(t *protocol.Tokens) {
 	if c.onMetaGet == nil {
 		c.onMetaGet = c.metaGetItem // bound once per connection, on first use
 	}
-	hit := c.s.store.MetaGet(c.sc.mf.Key, &c.sc.mopt, c.onMetaGet)
+	hit := c.s.store.MetaGet(c.scratch.mf.Key, &c.scratch.mopt, c.onMetaGet)
 	if c.metaErr || hit {
 		return
 	}
@@ -124,7 +124,7 @@ func (c *conn) cmdMetaGet(t *protocol.Tokens) {
 	if !c.appendOpaqueKey(t, 2, start) {
 		return
 	}
-	if c.sc.mf.NoReply {
+	if c.scratch.mf.NoReply {
 		c.out = c.out[:start]
 		return
 	}
@@ -135,7 +135,7 @@ func (c *conn) cmdMetaGet(t *protocol.Tokens) {
 // item's lock, from what the store decided. Flags are written in the order
 // given; t shows the TTL as the T and N before it left it.
 func (c *conn) metaGetItem(it *store.Item, r *store.MetaGetResult) {
-	f, t, o := &c.sc.mf, &c.sc.tok, &c.sc.mopt
+	f, t, o := &c.scratch.mf, &c.scratch.tok, &c.scratch.mopt
 	start := len(c.out)
 	now := c.s.store.Now()
 	if f.Value {
@@ -222,7 +222,7 @@ func (c *conn) cmdMetaSet(t *protocol.Tokens, n int) (action, bool) {
 	}
 	total := int(vlen) + 2
 	errstr := c.metaFlags(t, 3)
-	f := &c.sc.mf
+	f := &c.scratch.mf
 	mode := store.ModeSet
 	if errstr == "" {
 		if protocol.MetaOpaqueTooLong(t, 3) {
@@ -256,22 +256,21 @@ func (c *conn) cmdMetaSet(t *protocol.Tokens, n int) (action, bool) {
 		c.out = append(c.out, errstr...)
 		return actMore, true
 	}
-	if c.w-c.r < n+total {
-		c.need = n + total
+	data, want := c.dataBlock(n, total)
+	if want > 0 {
+		c.need = want
 		return actMore, false
 	}
-	data := c.rbuf[c.r+n : c.r+n+total]
-	c.r += n + total
 	if data[vlen] != '\r' || data[vlen+1] != '\n' {
 		c.out = append(c.out, protocol.ErrBadChunk...)
 		return actMore, true
 	}
-	c.sc.req = store.Request{Mode: mode, Key: f.Key, Flags: f.ClientFlags, Exptime: c.sc.mopt.TTL,
+	c.scratch.req = store.Request{Mode: mode, Key: f.Key, Flags: f.ClientFlags, Exptime: c.scratch.mopt.TTL,
 		Value: data[:vlen], KeyBinary: f.KeyBinary, Stale: f.SetStale && mode == store.ModeCAS}
 	if f.HasCAS {
-		c.sc.req.CAS = f.CAS
+		c.scratch.req.CAS = f.CAS
 	}
-	res, cas, err := c.s.store.Store(&c.sc.req)
+	res, cas, err := c.s.store.Store(&c.scratch.req)
 	switch {
 	case err == store.ErrTooLarge:
 		c.out = append(c.out, protocol.ErrTooLarge...)
@@ -326,14 +325,14 @@ func (c *conn) cmdMetaDelete(t *protocol.Tokens) {
 	if !c.metaKeyAndFlags(t) {
 		return
 	}
-	f := &c.sc.mf
+	f := &c.scratch.mf
 	start := len(c.out)
 	c.out = append(c.out, "HD"...)
 	if !c.appendOpaqueKey(t, 2, start) {
 		return
 	}
 	o := store.MetaDeleteOptions{HasCAS: f.HasCAS, CAS: f.CAS, Invalidate: f.SetStale,
-		SetExptime: f.NewTTL, Exptime: c.sc.mopt.TTL, MissOnExists: true}
+		SetExptime: f.NewTTL, Exptime: c.scratch.mopt.TTL, MissOnExists: true}
 	res := c.s.store.MetaDelete(f.Key, &o)
 	if res == store.Deleted && f.NoReply {
 		c.out = c.out[:start]
@@ -347,7 +346,7 @@ func (c *conn) cmdMetaArith(t *protocol.Tokens) {
 	if !c.metaKeyAndFlags(t) {
 		return
 	}
-	f, mo := &c.sc.mf, &c.sc.mopt
+	f, mo := &c.scratch.mf, &c.scratch.mopt
 	incr := true
 	switch f.Mode {
 	case 0, 'I', '+':
@@ -366,12 +365,11 @@ func (c *conn) cmdMetaArith(t *protocol.Tokens) {
 		createExp = mo.VivifyTTL
 	}
 	r := store.ArithRequest{Key: f.Key, Incr: incr, Delta: f.Delta, Create: f.Vivify,
-		Initial: f.Initial, Exptime: createExp, Touch: f.NewTTL, NewExptime: mo.TTL, Pinned: c.pinned}
+		Initial: f.Initial, Exptime: createExp, Touch: f.NewTTL, NewExptime: mo.TTL}
 	if f.HasCAS {
 		r.CAS = f.CAS
 	}
-	var out store.ArithResult
-	res, err := c.s.store.Arith(&r, &out)
+	res, out, err := c.arith(r)
 	start := len(c.out)
 	switch {
 	case err == store.ErrNonNumeric:
@@ -435,12 +433,12 @@ func (c *conn) cmdMetaDebug(t *protocol.Tokens) {
 	}
 	key := t.T[1]
 	if t.Count() >= 4 && string(t.T[2]) == "b" {
-		n := protocol.DecodeBase64Key(c.sc.keyBuf[:], key)
+		n := protocol.DecodeBase64Key(c.scratch.keyBuf[:], key)
 		if n == 0 {
 			c.out = append(c.out, protocol.MetaErrBadFormat...)
 			return
 		}
-		key = c.sc.keyBuf[:n]
+		key = c.scratch.keyBuf[:n]
 	}
 	if c.onMetaDebug == nil {
 		c.onMetaDebug = c.metaDebugItem

@@ -27,9 +27,9 @@ func loadPasswords(path string) (*passwords, error) {
 	}
 	defer f.Close()
 	p := &passwords{users: map[string][sha256.Size]byte{}}
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := bytes.TrimRight(sc.Bytes(), "\r")
+	lines := bufio.NewScanner(f)
+	for n := 1; lines.Scan(); n++ {
+		line := bytes.TrimRight(lines.Bytes(), "\r")
 		if len(bytes.TrimSpace(line)) == 0 || line[0] == '#' {
 			continue
 		}
@@ -39,7 +39,7 @@ func loadPasswords(path string) (*passwords, error) {
 		}
 		p.users[string(user)] = sha256.Sum256(pass)
 	}
-	if err := sc.Err(); err != nil {
+	if err := lines.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return p, nil

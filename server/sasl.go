@@ -67,11 +67,10 @@ func (c *conn) binSASLAuth(req *protocol.BinaryRequest) (need int) {
 		c.binError(protocol.StatusNoMemory, int64(vlen))
 		return 0
 	}
-	if c.w-c.r < int(vlen) {
-		return req.HeadLen + int(vlen)
+	data, want := c.dataBlock(0, int(vlen))
+	if want > 0 {
+		return req.HeadLen + want // from the header, which is put back
 	}
-	data := c.rbuf[c.r : c.r+int(vlen)]
-	c.r += int(vlen)
 	if i := bytes.IndexByte(mech, 0); i >= 0 {
 		mech = mech[:i] // memcached passes the mechanism as a C string
 	}

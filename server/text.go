@@ -80,7 +80,7 @@ func (c *conn) process() action {
 // false when the command needs more bytes (its data block) and nothing was
 // consumed; otherwise the line (and any data) has been consumed.
 func (c *conn) dispatch(line []byte, n int) (action, bool) {
-	t := &c.sc.tok
+	t := &c.scratch.tok
 	t.Tokenize(line)
 	c.noreply, c.written = false, false
 	if c.s.verbosity.Load() > 1 {
@@ -235,7 +235,7 @@ func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
 // cmdUpdate is set, add, replace, append, prepend and cas: the command
 // line, then a data block of <bytes> bytes and CRLF.
 func (c *conn) cmdUpdate(t *protocol.Tokens, n int, mode store.Mode, handleCAS bool) (action, bool) {
-	cmd := &c.sc.storage
+	cmd := &c.scratch.storage
 	errLine := protocol.ParseStorage(t, handleCAS, cmd)
 	c.noreply = cmd.Noreply
 	if errLine != nil {
@@ -252,18 +252,17 @@ func (c *conn) cmdUpdate(t *protocol.Tokens, n int, mode store.Mode, handleCAS b
 		c.swallow = total
 		return actMore, true
 	}
-	if int64(c.w-c.r) < int64(n)+total {
-		c.need = n + int(total)
+	data, want := c.dataBlock(n, int(total))
+	if want > 0 {
+		c.need = want
 		return actMore, false
 	}
-	data := c.rbuf[c.r+n : c.r+n+int(total)]
-	c.r += n + int(total)
 	if data[vlen] != '\r' || data[vlen+1] != '\n' {
 		c.reply(protocol.ErrBadChunk)
 		return actMore, true
 	}
-	c.sc.req = store.Request{Mode: mode, Key: key, Flags: cmd.Flags, Exptime: c.s.store.RelTime(int64(cmd.Exptime)), Value: data[:vlen], CAS: cmd.CAS}
-	res, _, err := c.s.store.Store(&c.sc.req)
+	c.scratch.req = store.Request{Mode: mode, Key: key, Flags: cmd.Flags, Exptime: c.s.store.RelTime(int64(cmd.Exptime)), Value: data[:vlen], CAS: cmd.CAS}
+	res, _, err := c.s.store.Store(&c.scratch.req)
 	switch {
 	case err == store.ErrTooLarge:
 		c.reply(protocol.ErrTooLarge)
@@ -284,9 +283,21 @@ var storeReplies = [...][]byte{
 	store.Touched:   protocol.Touched,
 }
 
+// arith runs incr/decr for any protocol: the request lives in the
+// connection's scratch (no allocation), with the items unwritten replies
+// pin; the result is valid until the next call.
+func (c *conn) arith(r store.ArithRequest) (store.Result, *store.ArithResult, error) {
+	scr := c.scratch
+	scr.arith = r
+	scr.arith.Pinned = c.pinned
+	res, err := c.s.store.Arith(&scr.arith, &scr.arithOut)
+	scr.arith = store.ArithRequest{}
+	return res, &scr.arithOut, err
+}
+
 // keyLine runs a key command's parser and replies with its error, if any.
 func (c *conn) keyLine(t *protocol.Tokens, parse func(*protocol.Tokens, *protocol.KeyCommand) []byte) (*protocol.KeyCommand, bool) {
-	k := &c.sc.keyCmd
+	k := &c.scratch.keyCmd
 	errLine := parse(t, k)
 	c.noreply = k.Noreply
 	if errLine != nil {
@@ -301,10 +312,8 @@ func (c *conn) cmdArith(t *protocol.Tokens, incr bool) action {
 	if !ok {
 		return actMore
 	}
-	c.sc.arith = store.ArithRequest{Key: k.Key, Incr: incr, Delta: k.Delta, Pinned: c.pinned}
-	res, err := c.s.store.Arith(&c.sc.arith, &c.sc.arithOut)
-	v := c.sc.arithOut.Value
-	c.sc.arith = store.ArithRequest{}
+	res, out, err := c.arith(store.ArithRequest{Key: k.Key, Incr: incr, Delta: k.Delta})
+	v := out.Value
 	switch {
 	case err == store.ErrNonNumeric:
 		c.reply(protocol.ErrNonNumeric)

@@ -316,8 +316,8 @@ func (u *udpReader) handle(h protocol.UDPHeader, n int) {
 func (c *conn) textCommandDone(act action) {
 	u := c.udp
 	var cmd []byte
-	if c.sc.tok.N > 0 {
-		cmd = c.sc.tok.T[0]
+	if c.scratch.tok.N > 0 {
+		cmd = c.scratch.tok.T[0]
 	}
 	meta := len(cmd) == 2 && cmd[0] == 'm'
 	// An empty reply is a silenced one for noreply and meta's q flag.
