@@ -196,13 +196,17 @@ func (textCodec) appendSet(b []byte, prefix string, key uint64, value []byte, tt
 
 func (textCodec) appendProbe(b []byte) []byte { return append(b, "version\r\n"...) }
 
-func (textCodec) readProbe(r *reader) error {
+func (textCodec) readProbe(r *reader) error { return readProbeLine(r, "version", "VERSION ") }
+
+// readProbeLine reads the reply line to a probe command, which must start
+// with want.
+func readProbeLine(r *reader, cmd, want string) error {
 	l, err := r.line()
 	if err != nil {
 		return err
 	}
-	if !bytes.HasPrefix(l, []byte("VERSION ")) {
-		return protoErr("version: %q", bytes.TrimSpace(l))
+	if !bytes.HasPrefix(l, []byte(want)) {
+		return protoErr("%s: %q", cmd, bytes.TrimSpace(l))
 	}
 	return nil
 }
@@ -293,16 +297,7 @@ func (metaCodec) appendSet(b []byte, prefix string, key uint64, value []byte, tt
 
 func (metaCodec) appendProbe(b []byte) []byte { return append(b, "mn\r\n"...) }
 
-func (metaCodec) readProbe(r *reader) error {
-	l, err := r.line()
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(l, []byte("MN\r\n")) {
-		return protoErr("mn: %q", bytes.TrimSpace(l))
-	}
-	return nil
-}
+func (metaCodec) readProbe(r *reader) error { return readProbeLine(r, "mn", "MN\r\n") }
 
 func (metaCodec) readGet(r *reader, nkeys int, hit func(key, value []byte)) error {
 	var f [8][]byte
