@@ -8,7 +8,8 @@
 //   - binary: the header, opcodes, status texts and each opcode's length
 //     rules, ParseBinaryRequest (binary*.go);
 //   - UDP: the frame header and how replies are split into datagrams (udp.go);
-//   - stat lines of both protocols and `stats cachedump` lines (stats.go).
+//   - stat lines of both protocols and `stats cachedump` lines (stats.go);
+//   - the administrative commands slabs and stats cachedump (admin.go).
 //
 // Parsers are pure functions from bytes (or tokens) to a request value or
 // memcached's exact error reply; encoders append to a caller's buffer.

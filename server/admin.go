@@ -15,36 +15,20 @@ var reassignReplies = map[store.ReassignResult]string{
 
 // cmdSlabs is `slabs reassign <src> <dst>` and `slabs automove <0|1|2>`.
 func (c *conn) cmdSlabs(t *protocol.Tokens) action {
-	nt := t.Count()
+	var sl protocol.SlabsCommand
+	errLine := protocol.ParseSlabs(t, &sl)
+	c.noreply = sl.Noreply
 	switch {
-	case nt == 5 && string(t.T[1]) == "reassign":
-		if !c.s.cfg.SlabReassign {
-			c.reply([]byte("CLIENT_ERROR slab reassignment disabled\r\n"))
-			return actMore
-		}
-		src, ok1 := protocol.ParseInt32(t.T[2])
-		dst, ok2 := protocol.ParseInt32(t.T[3])
-		if !ok1 || !ok2 {
-			c.reply(protocol.ErrBadFormat)
-			return actMore
-		}
-		c.out = append(c.out, reassignReplies[c.s.store.Reassign(int(src), int(dst))]...)
-	case nt >= 4 && string(t.T[1]) == "automove":
-		c.noreply = protocol.Noreply(t)
-		level, ok := protocol.ParseUint32(t.T[2])
-		if !ok {
-			c.reply(protocol.ErrBadFormat)
-			return actMore
-		}
-		if level > 2 {
-			c.reply(protocol.Error)
-			return actMore
-		}
-		c.s.automove.Store(int32(level))
-		c.s.store.SetAutomove(int(level))
-		c.reply(protocol.OK)
+	case sl.Sub == protocol.SlabsReassign && !c.s.cfg.SlabReassign:
+		c.reply([]byte("CLIENT_ERROR slab reassignment disabled\r\n"))
+	case errLine != nil:
+		c.reply(errLine)
+	case sl.Sub == protocol.SlabsReassign:
+		c.out = append(c.out, reassignReplies[c.s.store.Reassign(int(sl.Src), int(sl.Dst))]...)
 	default:
-		c.reply(protocol.Error)
+		c.s.automove.Store(int32(sl.Level))
+		c.s.store.SetAutomove(int(sl.Level))
+		c.reply(protocol.OK)
 	}
 	return actMore
 }

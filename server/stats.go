@@ -94,18 +94,9 @@ func (c *conn) cmdStats(t *protocol.Tokens) action {
 		c.out = append(c.out, "CLIENT_ERROR stats detail not supported\r\n"...)
 		return actMore
 	case "cachedump":
-		if t.Count() < 5 {
-			c.out = append(c.out, "CLIENT_ERROR bad command line\r\n"...)
-			return actMore
-		}
-		id, ok1 := protocol.ParseUint32(t.T[2])
-		limit, ok2 := protocol.ParseUint32(t.T[3])
-		if !ok1 || !ok2 {
-			c.out = append(c.out, protocol.ErrBadFormat...)
-			return actMore
-		}
-		if id >= 64 {
-			c.out = append(c.out, "CLIENT_ERROR Illegal slab id\r\n"...)
+		id, limit, errLine := protocol.ParseCacheDump(t)
+		if errLine != nil {
+			c.out = append(c.out, errLine...)
 			return actMore
 		}
 		start := len(c.out)
