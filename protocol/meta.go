@@ -192,3 +192,20 @@ func MetaOpaqueTooLong(t *Tokens, start int) bool {
 	}
 	return false
 }
+
+// ParseMetaDebugKey parses "me <key> [b]", decoding a base64 key into
+// keyBuf; the error line is "" when the key is good.
+func ParseMetaDebugKey(t *Tokens, keyBuf []byte) (key []byte, errLine string) {
+	if t.Count() < 3 || len(t.T[1]) > KeyMaxLength {
+		return nil, MetaErrBadFormat
+	}
+	key = t.T[1]
+	if t.Count() >= 4 && string(t.T[2]) == "b" {
+		n := DecodeBase64Key(keyBuf, key)
+		if n == 0 {
+			return nil, MetaErrBadFormat
+		}
+		key = keyBuf[:n]
+	}
+	return key, ""
+}

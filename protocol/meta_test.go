@@ -159,3 +159,18 @@ func FuzzMetaFlags(f *testing.F) {
 		}
 	})
 }
+
+func TestParseMetaDebugKey(t *testing.T) {
+	var buf [KeyMaxLength]byte
+	for _, tc := range []struct{ line, key, err string }{
+		{"me k", "k", ""}, {"me Zm9v b", "foo", ""}, {"me Zm9v", "Zm9v", ""}, {"me !! b", "", MetaErrBadFormat},
+		{"me", "", MetaErrBadFormat}, {"me " + strings.Repeat("k", KeyMaxLength+1), "", MetaErrBadFormat},
+	} {
+		var tk Tokens
+		tk.Tokenize([]byte(tc.line))
+		key, err := ParseMetaDebugKey(&tk, buf[:])
+		if string(key) != tc.key || err != tc.err {
+			t.Errorf("ParseMetaDebugKey(%q) = %q, %q", tc.line, key, err)
+		}
+	}
+}

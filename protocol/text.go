@@ -164,3 +164,23 @@ func ParseVerbosity(t *Tokens) (level uint32, noreplyOn bool, errLine []byte) {
 	}
 	return min(level, 2), noreplyOn, nil
 }
+
+// ParseGATExptime parses the exptime of "gat|gats <exptime> <key>...".
+func ParseGATExptime(t *Tokens) (int32, []byte) {
+	e, ok := ParseInt32(t.T[1])
+	if !ok {
+		return 0, ErrBadExptime
+	}
+	return e, nil
+}
+
+// ParseShutdown parses "shutdown [graceful]" into its mode.
+func ParseShutdown(t *Tokens) (mode string, errLine []byte) {
+	switch {
+	case t.Count() == 2:
+		return "shutdown", nil
+	case t.Count() == 3 && string(t.T[1]) == "graceful":
+		return "graceful", nil
+	}
+	return "", ErrShutdownMode
+}

@@ -203,3 +203,20 @@ func FuzzTextLine(f *testing.F) {
 		check(t, "verbosity", err, nil)
 	})
 }
+
+func TestParseGATAndShutdown(t *testing.T) {
+	if e, err := ParseGATExptime(tok("gat -5 k")); e != -5 || err != nil {
+		t.Errorf("gat -5: %d %q", e, err)
+	}
+	if _, err := ParseGATExptime(tok("gat x k")); !bytes.Equal(err, ErrBadExptime) {
+		t.Errorf("gat x: %q", err)
+	}
+	for _, tc := range []struct{ line, mode string }{
+		{"shutdown", "shutdown"}, {"shutdown graceful", "graceful"}, {"shutdown now", ""}, {"shutdown graceful x", ""},
+	} {
+		mode, err := ParseShutdown(tok(tc.line))
+		if mode != tc.mode || (mode == "") != bytes.Equal(err, ErrShutdownMode) {
+			t.Errorf("ParseShutdown(%q) = %q, %q", tc.line, mode, err)
+		}
+	}
+}

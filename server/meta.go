@@ -427,18 +427,10 @@ func (c *conn) cmdMetaArith(t *protocol.Tokens) {
 
 // cmdMetaDebug is `me <key> [b]`: memcached's item debug line.
 func (c *conn) cmdMetaDebug(t *protocol.Tokens) {
-	if t.Count() < 3 || len(t.T[1]) > protocol.KeyMaxLength {
-		c.out = append(c.out, protocol.MetaErrBadFormat...)
+	key, errLine := protocol.ParseMetaDebugKey(t, c.scratch.keyBuf[:])
+	if errLine != "" {
+		c.out = append(c.out, errLine...)
 		return
-	}
-	key := t.T[1]
-	if t.Count() >= 4 && string(t.T[2]) == "b" {
-		n := protocol.DecodeBase64Key(c.scratch.keyBuf[:], key)
-		if n == 0 {
-			c.out = append(c.out, protocol.MetaErrBadFormat...)
-			return
-		}
-		key = c.scratch.keyBuf[:n]
 	}
 	if c.onMetaDebug == nil {
 		c.onMetaDebug = c.metaDebugItem

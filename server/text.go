@@ -186,9 +186,9 @@ func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
 	first := 1
 	var exptime uint32
 	if touch {
-		e, ok := protocol.ParseInt32(t.T[1])
-		if !ok {
-			c.out = append(c.out, protocol.ErrBadExptime...)
+		e, errLine := protocol.ParseGATExptime(t)
+		if errLine != nil {
+			c.out = append(c.out, errLine...)
 			return actMore
 		}
 		exptime = c.s.store.RelTime(int64(e))
@@ -376,14 +376,11 @@ func (c *conn) cmdShutdown(t *protocol.Tokens) action {
 		c.reply(protocol.ErrShutdownOff)
 		return actMore
 	}
-	switch {
-	case t.Count() == 2:
-		c.s.requestShutdown("shutdown")
-		return actClose
-	case t.Count() == 3 && string(t.T[1]) == "graceful":
-		c.s.requestShutdown("graceful")
-		return actClose
+	mode, errLine := protocol.ParseShutdown(t)
+	if errLine != nil {
+		c.reply(errLine)
+		return actMore
 	}
-	c.reply(protocol.ErrShutdownMode)
-	return actMore
+	c.s.requestShutdown(mode)
+	return actClose
 }
