@@ -47,10 +47,15 @@ type MetaFlags struct {
 	// item's; TTLBeforeRecache: T came before R, so R compares T's TTL.
 	TTLAfterVivify   bool
 	TTLBeforeRecache bool
-	ClientFlags      uint32 // F
-	CAS              uint64 // C
-	Delta            uint64 // D, default 1
-	Initial          uint64 // J
+	// TPos, NPos: the token index of T and N (0 when not given);
+	// BadOpaque: that of the first O past MetaMaxOpaque (0 when none). mg
+	// writes its reply flag by flag and stops at such an O, so what comes
+	// after it never takes effect.
+	TPos, NPos, BadOpaque int
+	ClientFlags           uint32 // F
+	CAS                   uint64 // C
+	Delta                 uint64 // D, default 1
+	Initial               uint64 // J
 }
 
 // Has reports whether flag letter o was given.
@@ -90,16 +95,21 @@ func ParseMetaFlags(t *Tokens, start int, keyBuf []byte, f *MetaFlags) string {
 			f.Key = keyBuf[:n]
 			f.KeyBinary = true
 		case 'N':
-			f.Vivify = true
+			f.Vivify, f.NPos = true, i
 			ttl(tok, &f.VivifyTTL)
 		case 'T':
+			f.TPos = i
 			ttl(tok, &f.TTL)
 			f.NewTTL = !hasErr || f.NewTTL
 			f.TTLAfterVivify = f.Has('N')
 		case 'R':
 			ttl(tok, &f.Recache)
 			f.TTLBeforeRecache = f.Has('T')
-		case 'l', 'O', 'P', 'L', 'k', 's', 't', 'c', 'f', 'h':
+		case 'O':
+			if len(tok) > MetaMaxOpaque && f.BadOpaque == 0 {
+				f.BadOpaque = i
+			}
+		case 'l', 'P', 'L', 'k', 's', 't', 'c', 'f', 'h':
 		case 'v':
 			f.Value = true
 		case 'u':

@@ -111,6 +111,18 @@ func (c *conn) cmdMetaGet(t *protocol.Tokens) {
 		c.out = append(c.out, e...)
 		return
 	}
+	if f, o := &c.scratch.mf, &c.scratch.mopt; f.BadOpaque > 0 {
+		// mg's reply stops at a too-long opaque (memcached sets what
+		// the flags before it set, then answers the error): the T or N
+		// after it never applies, and no token is handed out.
+		o.KeepToken = true
+		if f.TPos > f.BadOpaque {
+			o.SetTTL = false
+		}
+		if f.NPos > f.BadOpaque {
+			o.VivifyTTL, o.TTLAfterVivify = 0, true // a created item keeps no TTL
+		}
+	}
 	start := len(c.out)
 	c.metaErr = false
 	if c.onMetaGet == nil {

@@ -23,6 +23,16 @@ func TestMetaCommands(t *testing.T) {
 			{"mg foo v\n", "VA 3\nabc\n"},
 			{"mg foo s v f t k h O123 q\n", "VA 3 s3 f0 t-1 kfoo h1 O123\nabc\n"},
 		}},
+		// A too-long opaque stops mg's reply: flags before it take
+		// effect, flags after it do not, and no token is handed out.
+		{"opaque too long mid-flags", []step{
+			{"mg nk N30 " + long + "\n", "CLIENT_ERROR opaque token too long\n"},
+			{"mg nk s R60\n", "HD s0 W\n"},
+			{"mg nk2 " + long + " N30\n", "CLIENT_ERROR opaque token too long\n"},
+			{"mg nk2 t R60\n", "HD t-1\n"},
+			{"mg nk3 T30 " + long + " N90\n", "CLIENT_ERROR opaque token too long\n"},
+			{"mg nk3 t\n", "HD t30\n"},
+		}},
 		{"errors", []step{
 			{"mg\n", "ERROR\n"},
 			{"ms\n", "ERROR\n"},

@@ -81,6 +81,8 @@ type MetaGetOptions struct {
 	RecacheBelow   uint32 // ...this store time
 	// TTLBeforeRecache: T was given before R, so R compares T's TTL.
 	TTLBeforeRecache bool
+	// KeepToken: the reply fails, so no one is handed the token.
+	KeepToken bool
 }
 
 // MetaGetResult is what a meta get decided, memcached's rules for
@@ -190,7 +192,7 @@ func metaGetDecide(it hdr, o *MetaGetOptions, created bool) MetaGetResult {
 	if vivified || (r.Stale && !r.TokenSent) {
 		r.Won = true
 	}
-	if r.Won {
+	if r.Won && !o.KeepToken {
 		it.setIflags(it.iflags() | flagTokenSent)
 	}
 	return r
