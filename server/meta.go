@@ -114,8 +114,9 @@ func (c *conn) cmdMetaGet(t *protocol.Tokens) {
 	if f, o := &c.scratch.mf, &c.scratch.mopt; f.BadOpaque > 0 {
 		// mg's reply stops at a too-long opaque (memcached sets what
 		// the flags before it set, then answers the error): the T or N
-		// after it never applies, and no token is handed out.
-		o.KeepToken = true
+		// after it never applies, and the store hands out no token,
+		// bumps nothing and counts nothing (ReplyFailed).
+		o.ReplyFailed = true
 		if f.TPos > f.BadOpaque {
 			o.SetTTL = false
 		}

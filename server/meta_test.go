@@ -29,7 +29,7 @@ func TestMetaCommands(t *testing.T) {
 			{"mg nk N30 " + long + "\n", "CLIENT_ERROR opaque token too long\n"},
 			{"mg nk s R60\n", "HD s0 W\n"},
 			{"mg nk2 " + long + " N30\n", "CLIENT_ERROR opaque token too long\n"},
-			{"mg nk2 t R60\n", "HD t-1\n"},
+			{"mg nk2 t h R60\n", "HD t-1 h0\n"}, // not marked fetched either
 			{"mg nk3 T30 " + long + " N90\n", "CLIENT_ERROR opaque token too long\n"},
 			{"mg nk3 t\n", "HD t30\n"},
 		}},

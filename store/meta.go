@@ -81,8 +81,10 @@ type MetaGetOptions struct {
 	RecacheBelow   uint32 // ...this store time
 	// TTLBeforeRecache: T was given before R, so R compares T's TTL.
 	TTLBeforeRecache bool
-	// KeepToken: the reply fails, so no one is handed the token.
-	KeepToken bool
+	// ReplyFailed: the reply fails (mg's too-long opaque). memcached then
+	// hands out no token, neither marks the item fetched nor bumps it, and
+	// counts no get or touch.
+	ReplyFailed bool
 }
 
 // MetaGetResult is what a meta get decided, memcached's rules for
@@ -141,16 +143,18 @@ func (s *Store) MetaGet(key []byte, o *MetaGetOptions, fn func(*Item, *MetaGetRe
 		*ref = Item{s: s, it: it}
 		fn(ref, res)
 		*ref = Item{}
-		if o.SetTTL {
+		switch {
+		case o.ReplyFailed:
+		case o.SetTTL:
 			sh.st.cmdTouch++
 			sh.st.touchHits++
 			sh.st.perClass[it.cls()].touchHits++
-		} else {
+		default:
 			sh.st.cmdGet++
 			sh.st.getHits++
 			sh.st.perClass[it.cls()].getHits++
 		}
-		if !o.NoBump {
+		if !o.NoBump && !o.ReplyFailed {
 			markHit(it)
 			s.bump(l, it, s.clock.Now())
 		}
@@ -192,7 +196,7 @@ func metaGetDecide(it hdr, o *MetaGetOptions, created bool) MetaGetResult {
 	if vivified || (r.Stale && !r.TokenSent) {
 		r.Won = true
 	}
-	if r.Won && !o.KeepToken {
+	if r.Won && !o.ReplyFailed {
 		it.setIflags(it.iflags() | flagTokenSent)
 	}
 	return r

@@ -53,7 +53,7 @@ func TestMetaGetDecisions(t *testing.T) {
 			{o: MetaGetOptions{Recache: true, RecacheBelow: 50, SetTTL: true, TTL: 10}, hit: true, exp: 10},
 		}},
 		{"a failed reply keeps the token", false, false, []call{
-			{o: MetaGetOptions{Vivify: true, VivifyTTL: 30, KeepToken: true}, want: MetaGetResult{Created: true, Won: true}, hit: true, exp: 30},
+			{o: MetaGetOptions{Vivify: true, VivifyTTL: 30, ReplyFailed: true}, want: MetaGetResult{Created: true, Won: true}, hit: true, exp: 30},
 			{o: MetaGetOptions{Recache: true, RecacheBelow: 100}, want: MetaGetResult{Won: true}, hit: true, exp: 30},
 		}},
 		{"stale: the first reader wins, later ones see X and Z", true, true, []call{
