@@ -184,3 +184,18 @@ func ParseShutdown(t *Tokens) (mode string, errLine []byte) {
 	}
 	return "", ErrShutdownMode
 }
+
+// ParseAuthSetLine parses the line that starts memcached's ascii
+// authentication (-Y), "set <key> <flags> <exptime> <bytes>" (the rest is
+// ignored), into the length of its data block, CRLF included. ok is false
+// for any other line, which memcached answers "CLIENT_ERROR
+// unauthenticated". The line keeps its CR, as memcached leaves it.
+func ParseAuthSetLine(line []byte) (blockLen int64, ok bool) {
+	var t Tokens
+	t.Tokenize(line)
+	if t.N < 5 || string(t.T[0]) != "set" {
+		return 0, false
+	}
+	size, ok := ParseUint32(t.T[4])
+	return int64(size) + 2, ok
+}

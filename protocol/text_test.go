@@ -220,3 +220,19 @@ func TestParseGATAndShutdown(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAuthSetLine(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		n    int64
+		ok   bool
+	}{
+		{"set k 0 0 11", 13, true}, {"set k 0 0 11\r", 13, true}, {"set k 0 0 11 noreply", 13, true},
+		{"set k 0 0", 0, false}, {"get k", 0, false}, {"set k 0 0 x", 0, false}, {"", 0, false},
+	} {
+		n, ok := ParseAuthSetLine([]byte(tc.line))
+		if ok != tc.ok || (ok && n != tc.n) {
+			t.Errorf("ParseAuthSetLine(%q) = %d, %v", tc.line, n, ok)
+		}
+	}
+}

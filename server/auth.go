@@ -21,20 +21,15 @@ func (c *conn) processAuth() action {
 				return actMore
 			}
 			c.r += i + 1
-			var t protocol.Tokens
-			t.Tokenize(buf[:i]) // the '\r' stays, as memcached leaves it
-			size, ok := uint32(0), false
-			if t.N >= 5 && string(t.T[0]) == "set" {
-				size, ok = protocol.ParseUint32(t.T[4])
-			}
+			size, ok := protocol.ParseAuthSetLine(buf[:i])
 			if !ok {
 				c.out = append(c.out, "CLIENT_ERROR unauthenticated\r\n"...)
 				continue
 			}
-			if int64(size)+2 > bufSize {
+			if size > bufSize {
 				return actClose // memcached's read buffer could never hold it
 			}
-			c.authLen = int(size) + 2
+			c.authLen = int(size)
 			continue
 		}
 		data, want := c.dataBlock(0, c.authLen)
