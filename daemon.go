@@ -242,7 +242,7 @@ func runDaemon(c *cli.Context) error {
 	// Signals are caught before anything listens, so a SIGTERM that
 	// arrives as soon as clients can connect still stops gracefully.
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
 	srv, err := server.New(cfg, log)
@@ -280,12 +280,7 @@ func runDaemon(c *cli.Context) error {
 		log.Warn("systemd notify failed", zap.Error(err))
 	}
 
-	select {
-	case sig := <-sigs:
-		log.Info("shutting down", zap.Stringer("signal", sig))
-	case mode := <-srv.ShutdownRequested():
-		log.Info("shutting down", zap.String("requested_by", mode))
-	}
+	waitForStop(srv, sigs, log)
 	_ = server.SystemdNotify("STOPPING=1")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -293,6 +288,29 @@ func runDaemon(c *cli.Context) error {
 		log.Warn("connections still open at shutdown were closed", zap.Error(err))
 	}
 	return nil
+}
+
+// waitForStop returns when a signal or the shutdown command asks the
+// daemon to stop. SIGHUP does not stop it: as memcached, it rereads the
+// ascii auth file (a failure keeps the users already loaded).
+func waitForStop(srv *server.Server, sigs <-chan os.Signal, log *zap.Logger) {
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				if err := srv.ReloadAuth(); err != nil {
+					log.Warn("SIGHUP: could not reload the auth file; keeping the old users", zap.Error(err))
+				} else {
+					log.Info("SIGHUP: reloaded")
+				}
+				continue
+			}
+			log.Info("shutting down", zap.Stringer("signal", sig))
+		case mode := <-srv.ShutdownRequested():
+			log.Info("shutting down", zap.String("requested_by", mode))
+		}
+		return
+	}
 }
 
 // daemonize re-runs the command detached from the terminal (Go cannot

@@ -2,6 +2,8 @@ package main
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -68,38 +70,51 @@ func TestFlags(t *testing.T) {
 	}
 }
 
-// TestSIGTERMStopsCleanly starts the daemon in-process and stops it the
-// way systemd does.
-func TestSIGTERMStopsCleanly(t *testing.T) {
+// startDaemon runs the daemon in-process on a free loopback port with
+// args, and returns the port and the channel its Run result arrives on.
+func startDaemon(t *testing.T, args ...string) (string, <-chan error) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 	l.Close()
 	done := make(chan error, 1)
 	go func() {
-		done <- newApp().Run([]string{"gocached", "-p", strconv.Itoa(port), "-l", "127.0.0.1", "-m", "8"})
+		done <- newApp().Run(append([]string{"gocached", "-p", port, "-l", "127.0.0.1", "-m", "8"}, args...))
 	}()
-	var c net.Conn
 	for i := 0; i < 100; i++ {
-		if c, err = net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
-			break
+		if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+			c.Close()
+			return port, done
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	t.Fatal("daemon did not start listening")
+	return "", nil
+}
+
+// roundTrip sends req on a new connection and returns the first read.
+func roundTrip(t *testing.T, port, req string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", "127.0.0.1:"+port)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := c.Write([]byte("version\r\n")); err != nil {
+	if _, err := c.Write([]byte(req)); err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 64)
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 256)
 	n, _ := c.Read(buf)
-	if string(buf[:n]) != "VERSION 1.6.18\r\n" {
-		t.Fatalf("version: %q", buf[:n])
-	}
+	return string(buf[:n])
+}
+
+// stopDaemon sends SIGTERM, as systemd does, and waits for Run to return.
+func stopDaemon(t *testing.T, port string, done <-chan error) {
+	t.Helper()
 	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +126,58 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("daemon did not stop on SIGTERM")
 	}
-	if _, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+	if _, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
 		t.Fatal("still listening after SIGTERM")
 	}
+}
+
+// TestSIGTERMStopsCleanly starts the daemon in-process and stops it the
+// way systemd does.
+func TestSIGTERMStopsCleanly(t *testing.T) {
+	port, done := startDaemon(t)
+	if got := roundTrip(t, port, "version\r\n"); got != "VERSION 1.6.18\r\n" {
+		t.Fatalf("version: %q", got)
+	}
+	stopDaemon(t, port, done)
+}
+
+// TestSIGHUPReloadsAuth: SIGHUP (logrotate, systemctl reload) does not stop
+// the daemon; as memcached, it rereads the -Y auth file, and a file that
+// cannot be used keeps the users already loaded.
+func TestSIGHUPReloadsAuth(t *testing.T) {
+	auth := filepath.Join(t.TempDir(), "auth")
+	write := func(body string) {
+		if err := os.WriteFile(auth, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("alice:one\n")
+	port, done := startDaemon(t, "-Y", auth)
+	login := func(user, pass string) string {
+		cred := user + " " + pass
+		return roundTrip(t, port, "set a 0 0 "+strconv.Itoa(len(cred))+"\r\n"+cred+"\r\n")
+	}
+	hup := func() {
+		if err := syscall.Kill(syscall.Getpid(), syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond) // the signal is handled asynchronously
+	}
+	if got := login("alice", "one"); got != "STORED\r\n" {
+		t.Fatalf("alice before reload: %q", got)
+	}
+	write("bob:two\n")
+	hup()
+	if got := login("bob", "two"); got != "STORED\r\n" {
+		t.Fatalf("bob after reload: %q", got)
+	}
+	if got := login("alice", "one"); got != "CLIENT_ERROR authentication failure\r\n" {
+		t.Fatalf("alice after reload: %q", got)
+	}
+	write("not a password file\n")
+	hup()
+	if got := login("bob", "two"); got != "STORED\r\n" {
+		t.Fatalf("bob after a failed reload: %q", got)
+	}
+	stopDaemon(t, port, done)
 }

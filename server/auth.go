@@ -49,7 +49,7 @@ func (c *conn) processAuth() action {
 			continue
 		}
 		c.s.stats.authCmds.Add(1)
-		if c.s.asciiAuth.check(t.T[0], t.T[1]) {
+		if c.s.asciiAuth.Load().check(t.T[0], t.T[1]) {
 			c.authed = true
 			c.out = append(c.out, protocol.Stored...)
 		} else {

@@ -107,7 +107,7 @@ func newConn(s *Server, nc net.Conn, l net.Listener) *conn {
 	s.nextID++
 	c.id = s.nextID
 	s.mu.Unlock()
-	c.authed = s.asciiAuth == nil
+	c.authed = s.asciiAuth.Load() == nil
 	c.lastCmd.Store(s.store.Now())
 	return c
 }

@@ -40,8 +40,8 @@ type Server struct {
 	automove    atomic.Int32
 	stats       serverStats
 	closeStore  sync.Once
-	sasl        *passwords // -S password file
-	asciiAuth   *passwords // -Y users; nil when ascii auth is off
+	sasl        *passwords                // -S password file
+	asciiAuth   atomic.Pointer[passwords] // -Y users; nil when ascii auth is off; swapped by ReloadAuth
 }
 
 type serverStats struct {
@@ -128,12 +128,9 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 		sasl:        sasl,
 	}
 	if cfg.AuthFile != "" {
-		if s.asciiAuth, err = loadPasswords(cfg.AuthFile); err == nil && len(s.asciiAuth.users) == 0 {
-			err = fmt.Errorf("%s: no users", cfg.AuthFile)
-		}
-		if err != nil {
+		if err := s.ReloadAuth(); err != nil {
 			st.Close()
-			return nil, fmt.Errorf("auth file: %w", err)
+			return nil, err
 		}
 	}
 	s.verbosity.Store(int32(cfg.Verbosity))
@@ -143,6 +140,24 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 
 // Store is the server's cache.
 func (s *Server) Store() *store.Store { return s.store }
+
+// ReloadAuth rereads the ascii auth file (-Y), as memcached does on SIGHUP.
+// When it cannot be read or names no user, the users already loaded stay
+// and the error says why. Without -Y it does nothing.
+func (s *Server) ReloadAuth() error {
+	if s.cfg.AuthFile == "" {
+		return nil
+	}
+	p, err := loadPasswords(s.cfg.AuthFile)
+	if err == nil && len(p.users) == 0 {
+		err = fmt.Errorf("%s: no users", s.cfg.AuthFile)
+	}
+	if err != nil {
+		return fmt.Errorf("auth file: %w", err)
+	}
+	s.asciiAuth.Store(p)
+	return nil
+}
 
 // ShutdownRequested delivers "shutdown" or "graceful" when a client sends
 // the shutdown command (only with -A).

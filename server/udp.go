@@ -132,7 +132,7 @@ func newUDPReader(s *Server, pc *net.UDPConn, id int64) *udpReader {
 	c := &conn{s: s, listener: u.local, id: id, udp: u}
 	c.rbuf = u.buf
 	c.out = make([]byte, 0, bufSize)
-	c.authed = s.asciiAuth == nil // Validate refuses -Y with -U
+	c.authed = s.asciiAuth.Load() == nil // Validate refuses -Y with -U
 	c.onGet = c.appendGet
 	c.onGets = c.appendGets
 	c.onMetaGet = c.metaGetItem
