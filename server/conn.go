@@ -14,6 +14,10 @@ import (
 	"go.uber.org/zap"
 )
 
+// drainGrace is how long shutdown waits for more of a request that has
+// started arriving before it gives the request up.
+const drainGrace = time.Second
+
 // Connection states reported by `stats conns`, memcached's names.
 const (
 	stateWaiting int32 = iota // conn_waiting: idle, no buffer held
@@ -126,6 +130,11 @@ func (c *conn) serve() {
 		c.s.forget(c)
 	}()
 	idle := c.s.cfg.IdleTimeout
+	// During shutdown a request still arriving gets drainGrace to make
+	// progress, again and again while bytes keep coming (Shutdown's context
+	// bounds the whole), and is given up when none came: a client that
+	// stopped mid data block does not hold the daemon.
+	var total, drained int64 = 0, -1
 	for {
 		if idle > 0 && c.r == c.w {
 			_ = c.nc.SetReadDeadline(time.Now().Add(idle))
@@ -137,6 +146,7 @@ func (c *conn) serve() {
 		}
 		n, err := c.fill()
 		if n > 0 {
+			total += int64(n)
 			c.s.stats.bytesRead.Add(c.id, uint64(n))
 			c.state.Store(stateParse)
 			c.lastCmd.Store(c.s.store.Now())
@@ -152,10 +162,14 @@ func (c *conn) serve() {
 		if err != nil {
 			var ne net.Error
 			timeout := errors.As(err, &ne) && ne.Timeout()
-			if timeout && c.s.shutting.Load() && c.r != c.w {
+			if timeout && c.s.shutting.Load() && (c.r != c.w || c.swallow > 0) {
 				// Shutdown woke us in the middle of a request: let it
-				// arrive (Shutdown's context bounds the wait).
-				_ = c.nc.SetReadDeadline(time.Time{})
+				// arrive while it makes progress.
+				if total == drained {
+					return
+				}
+				drained = total
+				_ = c.nc.SetReadDeadline(time.Now().Add(drainGrace))
 				continue
 			}
 			if timeout && !c.s.shutting.Load() && idle > 0 {

@@ -279,3 +279,36 @@ func TestIdleTimeout(t *testing.T) {
 		t.Fatalf("idle_kicks %d", s.stats.idleKicks.Load())
 	}
 }
+
+// TestShutdownGivesUpStalledRequest: a client that stopped in the middle
+// of a data block (memcached's t/ascii-auth.t leaves one behind) does not
+// hold shutdown until its deadline: with no progress for drainGrace the
+// request is given up, and the drain ends well before the context.
+func TestShutdownGivesUpStalledRequest(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Port = -1
+	cfg.Listen = []string{"127.0.0.1"}
+	s, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	stalled, err := net.Dial("tcp", s.Addrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	fmt.Fprintf(stalled, "set big 0 0 100000\r\nabc")
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown waited for the stalled request until its context ended: %v", err)
+	}
+	_ = stalled.SetReadDeadline(time.Now().Add(time.Second))
+	if n, err := stalled.Read(make([]byte, 16)); err == nil {
+		t.Fatalf("stalled connection got %d bytes instead of being closed", n)
+	}
+}
