@@ -11,6 +11,9 @@ import (
 // has bytes to parse or replies to send, so idle connections cost neither.
 const (
 	bufSize = 16 << 10 // memcached's READ_BUFFER_SIZE
+	// replyBound: pending replies past this are written before the next
+	// command is parsed, so a connection holds at most this plus one reply.
+	replyBound = 64 << 10
 )
 
 // The pool holds array pointers: putting a slice would allocate its header.

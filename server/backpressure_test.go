@@ -1,0 +1,48 @@
+package server
+
+import (
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestReaderThatNeverReadsStaysBounded: a client that pipelines gets of a
+// large value and never reads its replies stalls itself only. The
+// daemon's heap stays flat (replies are written as the batch goes, and the
+// daemon stops reading from it) and another client is still served.
+func TestReaderThatNeverReadsStaysBounded(t *testing.T) {
+	s := testServer(t, func(c *Config) { c.MemoryLimitMB = 64 })
+	honest := dial(t, s)
+	value := strings.Repeat("v", 500_000)
+	if got := honest.reply("set big 0 0 500000\r\n" + value + "\r\n"); got != "STORED\r\n" {
+		t.Fatalf("set: %q", got)
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapInuse
+	}
+	before := heap()
+	a := s.Addrs()[0]
+	nc, err := net.DialTCP("tcp", nil, a.(*net.TCPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetReadBuffer(4096)
+	// 2000 gets would be 1 GB of replies if they were accumulated.
+	req := []byte(strings.Repeat("get big\r\n", 2000))
+	_ = nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	sent, _ := nc.Write(req) // stops when the daemon stops reading
+	time.Sleep(200 * time.Millisecond)
+	after := heap()
+	if grown := int64(after) - int64(before); grown > 32<<20 {
+		t.Fatalf("heap grew %d MB for a client that does not read (%d request bytes taken)", grown>>20, sent)
+	}
+	if got := honest.reply("get big\r\n"); !strings.HasPrefix(got, "VALUE big 0 500000\r\n") {
+		t.Fatalf("honest client: %.40q", got)
+	}
+}
