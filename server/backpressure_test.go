@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gocached/gocached/protocol"
 )
 
 // TestReaderThatNeverReadsStaysBounded: a client that pipelines gets of a
@@ -41,6 +43,44 @@ func TestReaderThatNeverReadsStaysBounded(t *testing.T) {
 	after := heap()
 	if grown := int64(after) - int64(before); grown > 32<<20 {
 		t.Fatalf("heap grew %d MB for a client that does not read (%d request bytes taken)", grown>>20, sent)
+	}
+	if got := honest.reply("get big\r\n"); !strings.HasPrefix(got, "VALUE big 0 500000\r\n") {
+		t.Fatalf("honest client: %.40q", got)
+	}
+}
+
+// TestBinaryReaderThatNeverReadsStaysBounded is the same for the binary
+// protocol, whose replies are written every -R requests.
+func TestBinaryReaderThatNeverReadsStaysBounded(t *testing.T) {
+	s := testServer(t, func(c *Config) { c.MemoryLimitMB = 64 })
+	honest := dial(t, s)
+	value := strings.Repeat("v", 500_000)
+	if got := honest.reply("set big 0 0 500000\r\n" + value + "\r\n"); got != "STORED\r\n" {
+		t.Fatalf("set: %q", got)
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapInuse
+	}
+	before := heap()
+	nc, err := net.DialTCP("tcp", nil, s.Addrs()[0].(*net.TCPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetReadBuffer(4096)
+	get := protocol.AppendBinaryRequest(nil, protocol.OpGet, nil, []byte("big"), nil, 0, 0)
+	var req []byte
+	for i := 0; i < 2000; i++ {
+		req = append(req, get...)
+	}
+	_ = nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	sent, _ := nc.Write(req)
+	time.Sleep(200 * time.Millisecond)
+	if grown := int64(heap()) - int64(before); grown > 48<<20 {
+		t.Fatalf("heap grew %d MB for a binary client that does not read (%d request bytes taken)", grown>>20, sent)
 	}
 	if got := honest.reply("get big\r\n"); !strings.HasPrefix(got, "VALUE big 0 500000\r\n") {
 		t.Fatalf("honest client: %.40q", got)

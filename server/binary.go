@@ -146,8 +146,23 @@ func (c *conn) binNext() {
 		c.binMarkWritten()
 		b.nreqs = c.s.cfg.ReqsPerEvent - 1
 		c.s.stats.connYields.Add(1)
+		c.binWriteBounded()
 		runtime.Gosched()
 	}
+}
+
+// binWriteBounded writes the replies memcached has written by now once
+// they pass replyBound, so that a client that does not read stalls itself
+// only (the text protocol does the same after each command). A write error
+// is left for the next read or flush to end the connection.
+func (c *conn) binWriteBounded() {
+	b := c.bin
+	if c.udp != nil || b.mark != len(c.out) || len(c.out) < replyBound {
+		return
+	}
+	_ = c.flush()
+	c.out = getBuf()[:0]
+	b.mark = 0
 }
 
 // binMarkWritten marks the replies so far as written: memcached would
