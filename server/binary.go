@@ -45,6 +45,8 @@ type binState struct {
 	// runs out of input, and writes its replies, when the body is done.
 	waited bool
 
+	writeFailed bool // a write inside the batch failed: close
+
 	authed   bool // SASL: authenticated
 	saslStep bool // SASL: an exchange waits for its next step
 
@@ -74,6 +76,9 @@ func (c *conn) processBinary() action {
 	b.nreqs = c.s.cfg.ReqsPerEvent
 	var req protocol.BinaryRequest
 	for {
+		if b.writeFailed {
+			return actClose
+		}
 		if c.swallow > 0 {
 			if c.swallowBuffered() {
 				c.need = 0
@@ -153,14 +158,16 @@ func (c *conn) binNext() {
 
 // binWriteBounded writes the replies memcached has written by now once
 // they pass replyBound, so that a client that does not read stalls itself
-// only (the text protocol does the same after each command). A write error
-// is left for the next read or flush to end the connection.
+// only (the text protocol does the same after each command). After a
+// write error the connection parses nothing more and closes (writeFailed).
 func (c *conn) binWriteBounded() {
 	b := c.bin
 	if c.udp != nil || b.mark != len(c.out) || len(c.out) < replyBound {
 		return
 	}
-	_ = c.flush()
+	if c.flush() != nil {
+		b.writeFailed = true
+	}
 	c.out = getBuf()[:0]
 	b.mark = 0
 }
