@@ -217,7 +217,9 @@ func TestSlabRebalancing(t *testing.T) {
 	}
 }
 
-func TestGracefulShutdown(t *testing.T) {
+// unmanagedServer listens on a loopback port; the test shuts it down.
+func unmanagedServer(t *testing.T) *Server {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Port = -1
 	cfg.Listen = []string{"127.0.0.1"}
@@ -228,6 +230,11 @@ func TestGracefulShutdown(t *testing.T) {
 	if err := s.Listen(); err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+func TestGracefulShutdown(t *testing.T) {
+	s := unmanagedServer(t)
 	addr := s.Addrs()[0].String()
 	idle, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -285,16 +292,7 @@ func TestIdleTimeout(t *testing.T) {
 // hold shutdown until its deadline: with no progress for drainGrace the
 // request is given up, and the drain ends well before the context.
 func TestShutdownGivesUpStalledRequest(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Port = -1
-	cfg.Listen = []string{"127.0.0.1"}
-	s, err := New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
+	s := unmanagedServer(t)
 	stalled, err := net.Dial("tcp", s.Addrs()[0].String())
 	if err != nil {
 		t.Fatal(err)
