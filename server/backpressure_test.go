@@ -64,3 +64,37 @@ func TestBinaryReaderThatNeverReadsStaysBounded(t *testing.T) {
 		t.Fatalf("heap grew %d MB for a binary client that does not read", grown>>20)
 	}
 }
+
+// TestGrownBuffersGoBack: a read buffer grown for one endless get line is
+// neither kept alive (by pooled parse scratch pointing into it) nor kept
+// from the OS once its client leaves.
+func TestGrownBuffersGoBack(t *testing.T) {
+	s := testServer(t, nil)
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	before := m.HeapInuse
+	c := dial(t, s)
+	line := []byte("get " + strings.Repeat("k", 32<<20)) // 32 MB, no end yet
+	if _, err := c.nc.Write(line); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.reply("\r\n"); got != "CLIENT_ERROR bad command line format\r\n" {
+		t.Fatalf("long get: %.40q", got)
+	}
+	c.nc.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		// No runtime.GC here: an idle daemon runs none either, and it is
+		// the server that must give the memory back.
+		runtime.ReadMemStats(&m)
+		inuse, unreturned := int64(m.HeapInuse)-int64(before), int64(m.HeapIdle)-int64(m.HeapReleased)
+		if inuse < 8<<20 && unreturned < 16<<20 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after the client left: heap in use +%d MB, idle but not returned %d MB", inuse>>20, unreturned>>20)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/gocached/gocached/protocol"
 	"github.com/gocached/gocached/store"
@@ -25,9 +28,47 @@ func getBuf() []byte { return bufPool.Get().(*[bufSize]byte)[:] }
 // every read sees the same 16 KB window memcached's read buffer has.
 func putBuf(b []byte) {
 	if cap(b) != bufSize {
+		if cap(b) > bufSize {
+			noteBigFree(cap(b))
+		}
 		return
 	}
 	bufPool.Put((*[bufSize]byte)(b[:bufSize]))
+}
+
+// Buffers grown for one large request (a long multi-get line, a big value)
+// are garbage once it is done. The Go runtime gives such memory back to
+// the OS only slowly, so after bigFreeReturn bytes of them a timer returns
+// it at once (debug.FreeOSMemory), at most once per bigFreeDelay: memory
+// goes back to its baseline when the clients that grew it leave.
+const (
+	bigFreeReturn = 32 << 20
+	bigFreeDelay  = time.Second
+)
+
+var (
+	bigFreed   atomic.Int64
+	bigPending atomic.Bool
+)
+
+func noteBigFree(n int) {
+	if bigFreed.Add(int64(n)) >= bigFreeReturn {
+		scheduleMemoryReturn()
+	}
+}
+
+func scheduleMemoryReturn() {
+	if !bigPending.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(bigFreeDelay, func() {
+		bigFreed.Store(0)
+		debug.FreeOSMemory()
+		bigPending.Store(false)
+		if bigFreed.Load() >= bigFreeReturn {
+			scheduleMemoryReturn() // freed while this one ran
+		}
+	})
 }
 
 // scratch is what parsing one batch of requests needs besides the
@@ -59,6 +100,11 @@ func (c *conn) dropScratch() {
 	if c.scratch == nil {
 		return
 	}
+	// Nothing pooled may point into the read buffer: a grown one would
+	// stay alive through the pool.
+	c.scratch.tok = protocol.Tokens{}
+	c.scratch.storage = protocol.StorageCommand{}
+	c.scratch.keyCmd = protocol.KeyCommand{}
 	c.scratch.req = store.Request{}
 	c.scratch.arith = store.ArithRequest{}
 	c.scratch.mf.Key = nil
