@@ -43,20 +43,28 @@ type MetaFlags struct {
 	TTL       int32     // T
 	VivifyTTL int32     // N
 	Recache   int32     // R
-	// TTLAfterVivify: T came after N, so when both apply T's TTL is the
-	// item's; TTLBeforeRecache: T came before R, so R compares T's TTL.
-	TTLAfterVivify   bool
-	TTLBeforeRecache bool
-	// TPos, NPos: the token index of T and N (0 when not given);
+	// TPos, NPos, RPos: the token index of T, N and R (0 when not given);
 	// BadOpaque: that of the first O past MetaMaxOpaque (0 when none). mg
 	// writes its reply flag by flag and stops at such an O, so what comes
 	// after it never takes effect.
-	TPos, NPos, BadOpaque int
-	ClientFlags           uint32 // F
-	CAS                   uint64 // C
-	Delta                 uint64 // D, default 1
-	Initial               uint64 // J
+	TPos, NPos, RPos, BadOpaque int
+	ClientFlags                 uint32 // F
+	CAS                         uint64 // C
+	Delta                       uint64 // D, default 1
+	Initial                     uint64 // J
 }
+
+// TTLAfterVivify reports that T came after N, so that when both apply T's
+// TTL is the item's.
+func (f *MetaFlags) TTLAfterVivify() bool { return f.NPos > 0 && f.TPos > f.NPos }
+
+// TTLBeforeRecache reports that T came before R, so that R compares T's
+// TTL.
+func (f *MetaFlags) TTLBeforeRecache() bool { return f.TPos > 0 && f.TPos < f.RPos }
+
+// BeforeBadOpaque reports whether the flag at token index pos comes before
+// a too-long opaque (or there is none): only those take effect in mg.
+func (f *MetaFlags) BeforeBadOpaque(pos int) bool { return f.BadOpaque == 0 || pos < f.BadOpaque }
 
 // Has reports whether flag letter o was given.
 func (f *MetaFlags) Has(o byte) bool { return o < 128 && f.Seen[o>>6]&(1<<(o&63)) != 0 }
@@ -101,10 +109,9 @@ func ParseMetaFlags(t *Tokens, start int, keyBuf []byte, f *MetaFlags) string {
 			f.TPos = i
 			ttl(tok, &f.TTL)
 			f.NewTTL = !hasErr || f.NewTTL
-			f.TTLAfterVivify = f.Has('N')
 		case 'R':
+			f.RPos = i
 			ttl(tok, &f.Recache)
-			f.TTLBeforeRecache = f.Has('T')
 		case 'O':
 			if len(tok) > MetaMaxOpaque && f.BadOpaque == 0 {
 				f.BadOpaque = i

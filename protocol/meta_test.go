@@ -15,11 +15,11 @@ func TestParseMetaFlags(t *testing.T) {
 			return f.Value && f.Has('s') && f.Has('k') && !f.Has('t') && string(f.Key) == "k"
 		}},
 		{"mg k T30 N60", "", func(f *MetaFlags) bool {
-			return f.TTL == 30 && f.VivifyTTL == 60 && f.Vivify && f.NewTTL && !f.TTLAfterVivify
+			return f.TTL == 30 && f.VivifyTTL == 60 && f.Vivify && f.NewTTL && !f.TTLAfterVivify()
 		}},
-		{"mg k N60 T30", "", func(f *MetaFlags) bool { return f.TTLAfterVivify }},
-		{"mg k T30 R10", "", func(f *MetaFlags) bool { return f.Recache == 10 && f.TTLBeforeRecache }},
-		{"mg k R10 T30", "", func(f *MetaFlags) bool { return !f.TTLBeforeRecache }},
+		{"mg k N60 T30", "", func(f *MetaFlags) bool { return f.TTLAfterVivify() }},
+		{"mg k T30 R10", "", func(f *MetaFlags) bool { return f.Recache == 10 && f.TTLBeforeRecache() }},
+		{"mg k R10 T30", "", func(f *MetaFlags) bool { return !f.TTLBeforeRecache() }},
 		{"mg k T-1", "", func(f *MetaFlags) bool { return f.TTL == -1 }},
 		{"ma k D7 J5 MD q", "", func(f *MetaFlags) bool { return f.Delta == 7 && f.Initial == 5 && f.Mode == 'D' && f.NoReply }},
 		{"ma k", "", func(f *MetaFlags) bool { return f.Delta == 1 }},

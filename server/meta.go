@@ -22,8 +22,8 @@ func (c *conn) metaFlags(t *protocol.Tokens, start int) string {
 	}
 	st := c.s.store
 	c.scratch.mopt = store.MetaGetOptions{
-		Vivify: f.Vivify, NoBump: f.NoUpdate, SetTTL: f.Has('T'),
-		TTLAfterVivify: f.TTLAfterVivify, Recache: f.Has('R'), TTLBeforeRecache: f.TTLBeforeRecache,
+		Vivify: f.Vivify, SetVivifyTTL: f.Vivify, NoBump: f.NoUpdate, SetTTL: f.Has('T'),
+		TTLAfterVivify: f.TTLAfterVivify(), Recache: f.Has('R'), TTLBeforeRecache: f.TTLBeforeRecache(),
 	}
 	o := &c.scratch.mopt
 	if f.Has('T') {
@@ -113,16 +113,12 @@ func (c *conn) cmdMetaGet(t *protocol.Tokens) {
 	}
 	if f, o := &c.scratch.mf, &c.scratch.mopt; f.BadOpaque > 0 {
 		// mg's reply stops at a too-long opaque (memcached sets what
-		// the flags before it set, then answers the error): the T or N
+		// the flags before it set, then answers the error): a T or N
 		// after it never applies, and the store hands out no token,
 		// bumps nothing and counts nothing (ReplyFailed).
 		o.ReplyFailed = true
-		if f.TPos > f.BadOpaque {
-			o.SetTTL = false
-		}
-		if f.NPos > f.BadOpaque {
-			o.VivifyTTL, o.TTLAfterVivify = 0, true // a created item keeps no TTL
-		}
+		o.SetTTL = o.SetTTL && f.BeforeBadOpaque(f.TPos)
+		o.SetVivifyTTL = o.SetVivifyTTL && f.BeforeBadOpaque(f.NPos)
 	}
 	start := len(c.out)
 	c.metaErr = false
@@ -372,7 +368,7 @@ func (c *conn) cmdMetaArith(t *protocol.Tokens) {
 	// A created item's TTL is whichever of T and N comes last.
 	createExp := uint32(0)
 	switch {
-	case mo.SetTTL && (!f.Vivify || f.TTLAfterVivify):
+	case mo.SetTTL && (!f.Vivify || f.TTLAfterVivify()):
 		createExp = mo.TTL
 	case f.Vivify:
 		createExp = mo.VivifyTTL

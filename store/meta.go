@@ -70,11 +70,12 @@ func memcachedSizes(minChunk int, factor float64) []int {
 
 // MetaGetOptions are what a meta get asks of the item beyond reading it.
 type MetaGetOptions struct {
-	Vivify    bool   // N: create an empty item on a miss...
-	VivifyTTL uint32 // ...expiring then; the creator wins the recache token
-	NoBump    bool   // u: neither mark fetched nor bump in the LRU
-	SetTTL    bool   // T: set the TTL to TTL
-	TTL       uint32
+	Vivify       bool // N: create an empty item on a miss; the creator wins the recache token
+	SetVivifyTTL bool // a created item expires at VivifyTTL
+	VivifyTTL    uint32
+	NoBump       bool // u: neither mark fetched nor bump in the LRU
+	SetTTL       bool // T: set the TTL to TTL
+	TTL          uint32
 	// TTLAfterVivify: T was given after N, so T's TTL is a created item's.
 	TTLAfterVivify bool
 	Recache        bool   // R: win the token when the TTL left is below...
@@ -176,12 +177,13 @@ func metaGetDecide(it hdr, o *MetaGetOptions, created bool) MetaGetResult {
 	r.TokenSent = it.iflags()&flagTokenSent != 0
 	r.Stale = it.iflags()&flagStale != 0
 	vivified := created && o.Vivify
+	nTTL := vivified && o.SetVivifyTTL
 	switch {
-	case o.SetTTL && vivified && !o.TTLAfterVivify:
+	case o.SetTTL && nTTL && !o.TTLAfterVivify:
 		it.setExptime(o.VivifyTTL)
 	case o.SetTTL:
 		it.setExptime(o.TTL)
-	case vivified:
+	case nTTL:
 		it.setExptime(o.VivifyTTL)
 	}
 	if o.Recache && !r.TokenSent && !created {

@@ -27,17 +27,17 @@ func TestMetaGetDecisions(t *testing.T) {
 		{"miss", false, false, []call{{hit: false}}},
 		{"plain hit", true, false, []call{{hit: true, exp: 100}}},
 		{"vivify: the creator wins, the next reader sees the token", false, false, []call{
-			{o: MetaGetOptions{Vivify: true, VivifyTTL: 30}, want: MetaGetResult{Created: true, Won: true}, hit: true, exp: 30},
-			{o: MetaGetOptions{Vivify: true, VivifyTTL: 30}, want: MetaGetResult{TokenSent: true}, hit: true, exp: 30},
+			{o: MetaGetOptions{Vivify: true, SetVivifyTTL: true, VivifyTTL: 30}, want: MetaGetResult{Created: true, Won: true}, hit: true, exp: 30},
+			{o: MetaGetOptions{Vivify: true, SetVivifyTTL: true, VivifyTTL: 30}, want: MetaGetResult{TokenSent: true}, hit: true, exp: 30},
 		}},
 		{"vivify and T: the later one sets the TTL", false, false, []call{
-			{o: MetaGetOptions{Vivify: true, VivifyTTL: 30, SetTTL: true, TTL: 50, TTLAfterVivify: true}, want: MetaGetResult{Created: true, Won: true}, hit: true, exp: 50},
+			{o: MetaGetOptions{Vivify: true, SetVivifyTTL: true, VivifyTTL: 30, SetTTL: true, TTL: 50, TTLAfterVivify: true}, want: MetaGetResult{Created: true, Won: true}, hit: true, exp: 50},
 		}},
 		{"T then N on a miss: N's TTL", false, false, []call{
-			{o: MetaGetOptions{Vivify: true, VivifyTTL: 30, SetTTL: true, TTL: 50}, want: MetaGetResult{Created: true, Won: true}, hit: true, exp: 30},
+			{o: MetaGetOptions{Vivify: true, SetVivifyTTL: true, VivifyTTL: 30, SetTTL: true, TTL: 50}, want: MetaGetResult{Created: true, Won: true}, hit: true, exp: 30},
 		}},
 		{"T on a hit, N ignored", true, false, []call{
-			{o: MetaGetOptions{Vivify: true, VivifyTTL: 30, SetTTL: true, TTL: 50}, hit: true, exp: 50},
+			{o: MetaGetOptions{Vivify: true, SetVivifyTTL: true, VivifyTTL: 30, SetTTL: true, TTL: 50}, hit: true, exp: 50},
 		}},
 		{"recache: TTL below R wins once", true, false, []call{
 			{o: MetaGetOptions{Recache: true, RecacheBelow: 200}, want: MetaGetResult{Won: true}, hit: true, exp: 100},
@@ -53,7 +53,7 @@ func TestMetaGetDecisions(t *testing.T) {
 			{o: MetaGetOptions{Recache: true, RecacheBelow: 50, SetTTL: true, TTL: 10}, hit: true, exp: 10},
 		}},
 		{"a failed reply keeps the token", false, false, []call{
-			{o: MetaGetOptions{Vivify: true, VivifyTTL: 30, ReplyFailed: true}, want: MetaGetResult{Created: true, Won: true}, hit: true, exp: 30},
+			{o: MetaGetOptions{Vivify: true, SetVivifyTTL: true, VivifyTTL: 30, ReplyFailed: true}, want: MetaGetResult{Created: true, Won: true}, hit: true, exp: 30},
 			{o: MetaGetOptions{Recache: true, RecacheBelow: 100}, want: MetaGetResult{Won: true}, hit: true, exp: 30},
 		}},
 		{"stale: the first reader wins, later ones see X and Z", true, true, []call{
