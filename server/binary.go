@@ -156,20 +156,21 @@ func (c *conn) binNext() {
 	}
 }
 
-// binWriteBounded writes the replies memcached has written by now once
-// they pass replyBound, so that a client that does not read stalls itself
-// only (the text protocol does the same after each command). After a
-// write error the connection parses nothing more and closes (writeFailed).
+// binWriteBounded is writeIfFull at memcached's write points, when every
+// pending reply is one memcached has written by now. After a write error
+// the connection parses nothing more and closes (writeFailed).
 func (c *conn) binWriteBounded() {
 	b := c.bin
-	if c.udp != nil || b.mark != len(c.out) || len(c.out) < replyBound {
-		return
+	if b.mark != len(c.out) {
+		return // some replies are still held back
 	}
-	if c.flush() != nil {
+	wrote, err := c.writeIfFull()
+	if wrote {
+		b.mark = 0
+	}
+	if err != nil {
 		b.writeFailed = true
 	}
-	c.out = getBuf()[:0]
-	b.mark = 0
 }
 
 // binMarkWritten marks the replies so far as written: memcached would

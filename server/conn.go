@@ -310,6 +310,18 @@ func (c *conn) flush() error {
 	return err
 }
 
+// writeIfFull writes the pending replies once they pass replyBound, so
+// that a client that does not read stalls in its own write and is no longer
+// read from (backpressure). UDP replies are datagrams and are left alone.
+func (c *conn) writeIfFull() (wrote bool, err error) {
+	if c.udp != nil || len(c.out) < replyBound {
+		return false, nil
+	}
+	err = c.flush()
+	c.out = getBuf()[:0]
+	return true, err
+}
+
 // dataBlock takes the size bytes that follow skip bytes from r: the one
 // wait for a data block of every protocol (text and meta values, binary
 // values and SASL data, ascii auth). When they have not all arrived it

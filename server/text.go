@@ -73,14 +73,8 @@ func (c *conn) process() action {
 			return actClose
 		}
 		c.yield()
-		if len(c.out) >= replyBound && c.udp == nil {
-			// Write what is pending before parsing more: a client that
-			// does not read stalls here, in its own goroutine, and the
-			// daemon stops reading from it (backpressure).
-			if c.flush() != nil {
-				return actClose
-			}
-			c.out = getBuf()[:0]
+		if _, err := c.writeIfFull(); err != nil {
+			return actClose
 		}
 	}
 }
