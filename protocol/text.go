@@ -63,11 +63,12 @@ type KeyCommand struct {
 	Noreply bool
 }
 
-// parseKeyLine checks what incr, decr and touch share: lo..hi tokens,
-// noreply, and the key length, in memcached's order.
-func parseKeyLine(t *Tokens, lo, hi int, c *KeyCommand) []byte {
+// parseKeyLine checks what incr, decr and touch share, in memcached's
+// order: "<cmd> <key> <number> [noreply]" (4 or 5 tokens with the
+// terminal one), noreply, and the key length.
+func parseKeyLine(t *Tokens, c *KeyCommand) []byte {
 	*c = KeyCommand{}
-	if n := t.Count(); n < lo || n > hi {
+	if n := t.Count(); n < 4 || n > 5 {
 		return Error
 	}
 	c.Noreply = Noreply(t)
@@ -80,7 +81,7 @@ func parseKeyLine(t *Tokens, lo, hi int, c *KeyCommand) []byte {
 
 // ParseArith parses "incr|decr <key> <delta> [noreply]".
 func ParseArith(t *Tokens, c *KeyCommand) []byte {
-	if e := parseKeyLine(t, 4, 5, c); e != nil {
+	if e := parseKeyLine(t, c); e != nil {
 		return e
 	}
 	var ok bool
@@ -92,7 +93,7 @@ func ParseArith(t *Tokens, c *KeyCommand) []byte {
 
 // ParseTouch parses "touch <key> <exptime> [noreply]".
 func ParseTouch(t *Tokens, c *KeyCommand) []byte {
-	if e := parseKeyLine(t, 4, 5, c); e != nil {
+	if e := parseKeyLine(t, c); e != nil {
 		return e
 	}
 	var ok bool
