@@ -85,7 +85,13 @@ var extendedOptions = map[string]extendedOption{
 	"no_slab_reassign": {apply: noValue(func(c *server.Config) { c.SlabReassign = false }), help: "never move slab pages between classes"},
 	"slab_automove": {apply: intOpt(func(c *server.Config, n int) { c.SlabAutomove = n }),
 		help: "0 = manual page moves only, 1 = background balancing (default), 2 = balance before every eviction"},
-	"hashpower":         {apply: intOpt(func(c *server.Config, n int) { c.HashPower = n }), help: "initial index size as a power of two (default 16)"},
+	"hashpower": {apply: intOpt(func(c *server.Config, n int) { c.HashPower = n }), help: "initial index size as a power of two (default 16)"},
+	"read_buf_mem_limit": {apply: intOpt(func(c *server.Config, n int) { c.ReadBufLimitMB = n }),
+		help: "megabytes of connection read and reply buffers in all (0 = no limit, the default)"},
+	"resp_obj_mem_limit": {apply: func(*server.Config, string) error { return nil },
+		help: "ignored, as by memcached: deprecated, see read_buf_mem_limit", ignored: true},
+	"shutdown_timeout": {apply: intOpt(func(c *server.Config, n int) { c.ShutdownTimeout = time.Duration(n) * time.Second }),
+		help: "gocached: seconds SIGTERM and SIGUSR1 wait for requests in flight before closing (default 10)"},
 	"maxconns_fast":     {apply: noValue(func(*server.Config) {}), help: "reject connections over -c at once (always on)"},
 	"lru_crawler":       {apply: noValue(func(*server.Config) {}), help: "background reclaim of expired items (always on)"},
 	"no_lru_crawler":    {apply: noValue(func(*server.Config) {}), help: "ignored: the reclaimer always runs", ignored: true},
@@ -205,6 +211,9 @@ func configFrom(c *cli.Context) (server.Config, error) {
 			if err := opt.apply(&cfg, v); err != nil {
 				return cfg, fmt.Errorf("-o %s: %w", k, err)
 			}
+			if opt.ignored {
+				cfg.Ignored = append(cfg.Ignored, "-o "+k)
+			}
 		}
 	}
 	return cfg, cfg.Validate()
@@ -244,6 +253,12 @@ func runDaemon(c *cli.Context) error {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	// As memcached: a write to a closed pipe (a log reader gone) returns
+	// EPIPE instead of killing the daemon.
+	signal.Ignore(syscall.SIGPIPE)
+	if len(cfg.Ignored) > 0 {
+		log.Warn("options accepted but without effect in gocached: " + strings.Join(cfg.Ignored, ", "))
+	}
 
 	srv, err := server.New(cfg, log)
 	if err != nil {
@@ -280,36 +295,70 @@ func runDaemon(c *cli.Context) error {
 		log.Warn("systemd notify failed", zap.Error(err))
 	}
 
-	waitForStop(srv, sigs, log)
+	wait := waitForStop(srv, sigs, log)
 	_ = server.SystemdNotify("STOPPING=1")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		log.Warn("connections still open at shutdown were closed", zap.Error(err))
-	}
+	stop(srv, wait, sigs, log)
 	return nil
 }
 
 // waitForStop returns when a signal or the shutdown command asks the
-// daemon to stop. SIGHUP does not stop it: as memcached, it rereads the
-// ascii auth file (a failure keeps the users already loaded).
-func waitForStop(srv *server.Server, sigs <-chan os.Signal, log *zap.Logger) {
+// daemon to stop, with how long requests in flight may take to finish:
+// none for SIGINT and the plain shutdown command (memcached exits at
+// once), up to -o shutdown_timeout for SIGTERM, SIGUSR1 and "shutdown
+// graceful". SIGHUP does not stop it: as memcached, it rereads the ascii
+// auth file (a failure keeps the users already loaded).
+func waitForStop(srv *server.Server, sigs <-chan os.Signal, log *zap.Logger) time.Duration {
+	graceful := srv.Config().ShutdownTimeout
 	for {
 		select {
 		case sig := <-sigs:
-			if sig == syscall.SIGHUP {
+			switch sig {
+			case syscall.SIGHUP:
 				if err := srv.ReloadAuth(); err != nil {
 					log.Warn("SIGHUP: could not reload the auth file; keeping the old users", zap.Error(err))
 				} else {
 					log.Info("SIGHUP: reloaded")
 				}
 				continue
+			case syscall.SIGINT:
+				log.Info("shutting down", zap.Stringer("signal", sig))
+				return 0
+			case syscall.SIGUSR1:
+				log.Warn("Gracefully stopping")
+			default:
+				log.Info("shutting down", zap.Stringer("signal", sig), zap.Duration("drain", graceful))
 			}
-			log.Info("shutting down", zap.Stringer("signal", sig))
+			return graceful
 		case mode := <-srv.ShutdownRequested():
 			log.Info("shutting down", zap.String("requested_by", mode))
+			if mode == "graceful" {
+				return graceful
+			}
+			return 0
 		}
-		return
+	}
+}
+
+// stop shuts the server down, letting requests in flight finish for at
+// most wait. A SIGINT meanwhile stops it at once.
+func stop(srv *server.Server, wait time.Duration, sigs <-chan os.Signal, log *zap.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	go func() {
+		for {
+			select {
+			case sig := <-sigs:
+				if sig == syscall.SIGINT || sig == syscall.SIGTERM {
+					cancel()
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	if err := srv.Shutdown(ctx); err != nil && wait > 0 {
+		log.Warn("connections still busy at shutdown were closed", zap.Error(err))
 	}
 }
 

@@ -118,16 +118,22 @@ func stopDaemon(t *testing.T, port string, done <-chan error) {
 	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	waitStopped(t, done)
+	if _, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+		t.Fatal("still listening after SIGTERM")
+	}
+}
+
+// waitStopped waits for the daemon's Run to return, without error.
+func waitStopped(t *testing.T, done <-chan error) {
+	t.Helper()
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Fatalf("daemon returned %v", err)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("daemon did not stop on SIGTERM")
-	}
-	if _, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
-		t.Fatal("still listening after SIGTERM")
+		t.Fatal("daemon did not stop")
 	}
 }
 

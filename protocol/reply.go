@@ -23,6 +23,7 @@ var (
 	ErrTooLarge     = []byte("SERVER_ERROR object too large for cache\r\n")
 	ErrNoMemory     = []byte("SERVER_ERROR out of memory storing object\r\n")
 	ErrOutOfMemory  = []byte("SERVER_ERROR out of memory\r\n")
+	ErrNoReadMemory = []byte("SERVER_ERROR out of memory reading request\r\n")
 	ErrFlushOff     = []byte("CLIENT_ERROR flush_all not allowed\r\n")
 	ErrShutdownOff  = []byte("ERROR: shutdown not enabled\r\n")
 	ErrShutdownMode = []byte("CLIENT_ERROR invalid shutdown mode\r\n")

@@ -361,6 +361,14 @@ func (c *conn) binUpdate(req *protocol.BinaryRequest) (need int) {
 		}
 		return 0
 	}
+	if !c.fits(req.HeadLen + int(vlen)) {
+		// As memcached when it has no memory for the item: the error,
+		// and the body swallowed.
+		c.out = protocol.AppendBinaryError(c.out, b.h.Opcode, protocol.StatusNoMemory, b.h.Opaque, "Out of memory allocating item")
+		c.swallow = int64(vlen)
+		c.refuseBlock(key, b.op == protocol.OpSet)
+		return 0
+	}
 	value, want := c.dataBlock(0, int(vlen))
 	if want > 0 {
 		return req.HeadLen + want // from the header, which is put back

@@ -10,30 +10,190 @@ import (
 	"github.com/gocached/gocached/store"
 )
 
-// Read and write buffers are pooled: a connection holds one only while it
-// has bytes to parse or replies to send, so idle connections cost neither.
+// Read and reply buffers come from the server's bufferPool: a connection
+// holds one only while it has bytes to parse or replies to send, so idle
+// connections cost neither.
 const (
 	bufSize = 16 << 10 // memcached's READ_BUFFER_SIZE
 	// replyBound: pending replies past this are written before the next
 	// command is parsed, so a connection holds at most this plus one reply.
 	replyBound = 64 << 10
+	// freePerStripe bounds the free buffers kept for reuse: at most
+	// counterStripes × freePerStripe × bufSize (4 MB) stays allocated once
+	// the connections that used them are idle.
+	freePerStripe = 16
 )
 
-// The pool holds array pointers: putting a slice would allocate its header.
-var bufPool = sync.Pool{New: func() any { return new([bufSize]byte) }}
+// bufferPool hands out the 16 KB buffers every connection reads into and
+// writes its replies from, and accounts for all connection buffer memory,
+// including buffers grown past 16 KB for one large request, as memcached's
+// read_buf_* and response_obj_* stats do. With a limit
+// (-o read_buf_mem_limit) a buffer that would take the total past it is
+// refused, and the caller answers as memcached does when its buffer cache
+// is exhausted.
+//
+// Free buffers are kept in stripes chosen by connection id, each with its
+// own lock, so connections on different cores rarely share one.
+type bufferPool struct {
+	limit int64 // bytes; 0: none
 
-func getBuf() []byte { return bufPool.Get().(*[bufSize]byte)[:] }
+	readOOM, replyOOM atomic.Uint64
 
-// putBuf gives a buffer back. Only buffers of the pooled size are kept, so
-// every read sees the same 16 KB window memcached's read buffer has.
-func putBuf(b []byte) {
-	if cap(b) != bufSize {
-		if cap(b) > bufSize {
-			noteBigFree(cap(b))
+	stripes [counterStripes]bufStripe
+}
+
+type bufStripe struct {
+	mu   sync.Mutex
+	free []*[bufSize]byte
+	// Held by connections of this stripe, in bytes and buffers. Updated
+	// by conn.account; the sums are the stats.
+	readBytes, readCount   atomic.Int64
+	replyBytes, replyCount atomic.Int64
+	nfree                  atomic.Int64
+	_                      [40]byte
+}
+
+func newBufferPool(limitBytes int64) *bufferPool { return &bufferPool{limit: limitBytes} }
+
+// room reports whether n more bytes of buffers stay within the limit. The
+// check and the allocation are not one step: connections allocating at the
+// same instant can pass the limit by a buffer each.
+func (p *bufferPool) room(n int64) bool {
+	return p.limit <= 0 || p.inUse()+n <= p.limit
+}
+
+// inUse is the bytes of every buffer: held by connections and free.
+func (p *bufferPool) inUse() int64 {
+	var t int64
+	for i := range p.stripes {
+		s := &p.stripes[i]
+		t += s.readBytes.Load() + s.replyBytes.Load() + s.nfree.Load()*bufSize
+	}
+	return t
+}
+
+// get takes a 16 KB buffer for a connection of this id: a free one when
+// there is one (its own stripe first, then the others when the limit
+// leaves no room for a new one), else a new one; nil when the limit
+// refuses.
+func (p *bufferPool) get(id int64) []byte {
+	if b := p.stripes[id&(counterStripes-1)].pop(); b != nil {
+		return b[:]
+	}
+	if p.room(bufSize) {
+		return new([bufSize]byte)[:]
+	}
+	for i := range p.stripes {
+		if b := p.stripes[i].pop(); b != nil {
+			return b[:]
 		}
+	}
+	return nil
+}
+
+// put gives a buffer back: a 16 KB one is kept for reuse while its stripe
+// has room, any other is dropped.
+func (p *bufferPool) put(id int64, b []byte) {
+	if cap(b) == bufSize && p.stripes[id&(counterStripes-1)].push((*[bufSize]byte)(b[:bufSize])) {
 		return
 	}
-	bufPool.Put((*[bufSize]byte)(b[:bufSize]))
+	if cap(b) > bufSize {
+		noteBigFree(cap(b))
+	}
+}
+
+// grow returns a buffer of size bytes holding b's bytes [from:to] at its
+// start, and gives b back; nil (b kept) when the limit refuses.
+func (p *bufferPool) grow(id int64, b []byte, from, to, size int) []byte {
+	if !p.room(int64(size - cap(b))) {
+		return nil
+	}
+	nb := make([]byte, size)
+	copy(nb, b[from:to])
+	p.put(id, b)
+	return nb
+}
+
+func (s *bufStripe) pop() *[bufSize]byte {
+	s.mu.Lock()
+	n := len(s.free)
+	if n == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	b := s.free[n-1]
+	s.free[n-1] = nil
+	s.free = s.free[:n-1]
+	s.nfree.Add(-1)
+	s.mu.Unlock()
+	return b
+}
+
+func (s *bufStripe) push(b *[bufSize]byte) bool {
+	s.mu.Lock()
+	ok := len(s.free) < freePerStripe
+	if ok {
+		s.free = append(s.free, b)
+		s.nfree.Add(1)
+	}
+	s.mu.Unlock()
+	return ok
+}
+
+// bufferStats are memcached's connection buffer figures.
+type bufferStats struct {
+	readCount, readBytes, readFree, readOOM int64
+	replyCount, replyBytes, replyOOM        int64
+	limit                                   int64
+}
+
+func (p *bufferPool) stats() bufferStats {
+	var st bufferStats
+	for i := range p.stripes {
+		s := &p.stripes[i]
+		st.readCount += s.readCount.Load()
+		st.readBytes += s.readBytes.Load()
+		st.readFree += s.nfree.Load()
+		st.replyCount += s.replyCount.Load()
+		st.replyBytes += s.replyBytes.Load()
+	}
+	// As memcached's buffer cache, read_buf_count and read_buf_bytes count
+	// free buffers too.
+	st.readCount += st.readFree
+	st.readFree *= bufSize
+	st.readBytes += st.readFree
+	st.readOOM = int64(p.readOOM.Load())
+	st.replyOOM = int64(p.replyOOM.Load())
+	st.limit = p.limit
+	return st
+}
+
+// account brings the pool's figures for this connection up to date with
+// the buffers it holds now (a reply buffer also grows by appending). It is
+// called wherever a buffer is taken, grown or given back.
+func (c *conn) account() {
+	r, w := int64(cap(c.rbuf)), int64(cap(c.out))
+	if r == c.acctR && w == c.acctW {
+		return
+	}
+	s := &c.s.bufs.stripes[c.id&(counterStripes-1)]
+	if r != c.acctR {
+		s.readBytes.Add(r - c.acctR)
+		s.readCount.Add(b2i(r > 0) - b2i(c.acctR > 0))
+		c.acctR = r
+	}
+	if w != c.acctW {
+		s.replyBytes.Add(w - c.acctW)
+		s.replyCount.Add(b2i(w > 0) - b2i(c.acctW > 0))
+		c.acctW = w
+	}
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Buffers grown for one large request (a long multi-get line, a big value)

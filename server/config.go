@@ -34,7 +34,14 @@ type Config struct {
 	SlabReassign   bool          // -o slab_reassign
 	SlabAutomove   int           // -o slab_automove
 	HashPower      int           // -o hashpower
+	ReadBufLimitMB int           // -o read_buf_mem_limit: cap on connection buffer memory, MB; 0 = none
 	Version        string        // reported by `version` and stats
+	// ShutdownTimeout bounds how long a graceful stop (SIGTERM, SIGUSR1,
+	// shutdown graceful) waits for requests in flight; -o shutdown_timeout.
+	ShutdownTimeout time.Duration
+	// Ignored lists the options accepted for compatibility that have no
+	// effect; the daemon warns about them once at start.
+	Ignored []string
 
 	SASL         bool   // -S: binary SASL PLAIN required before commands
 	SASLPassFile string // password file for SASL, lines user:password
@@ -49,24 +56,29 @@ type Config struct {
 // can use -f 1.08 to round items up less (see store.DefaultGrowthFactor).
 const DefaultGrowthFactor = store.DefaultGrowthFactor
 
+// DefaultShutdownTimeout is how long a graceful stop waits for requests in
+// flight by default: under systemd's TimeoutStopSec of the unit in deploy/.
+const DefaultShutdownTimeout = 10 * time.Second
+
 // DefaultConfig returns memcached's defaults.
 func DefaultConfig() Config {
 	return Config{
-		Port:          11211,
-		UnixMask:      0o700,
-		MemoryLimitMB: 64,
-		MaxConns:      1024,
-		Threads:       4,
-		MaxItemSize:   1 << 20,
-		GrowthFactor:  DefaultGrowthFactor,
-		MinChunk:      48,
-		ReqsPerEvent:  20,
-		Protocol:      "auto",
-		Backlog:       1024,
-		SlabReassign:  true,
-		SlabAutomove:  1,
-		HashPower:     16,
-		Version:       "1.6.18",
+		Port:            11211,
+		UnixMask:        0o700,
+		MemoryLimitMB:   64,
+		MaxConns:        1024,
+		Threads:         4,
+		MaxItemSize:     1 << 20,
+		GrowthFactor:    DefaultGrowthFactor,
+		MinChunk:        48,
+		ReqsPerEvent:    20,
+		Protocol:        "auto",
+		Backlog:         1024,
+		SlabReassign:    true,
+		SlabAutomove:    1,
+		HashPower:       16,
+		Version:         "1.6.18",
+		ShutdownTimeout: DefaultShutdownTimeout,
 	}
 }
 
@@ -91,6 +103,10 @@ func (c *Config) Validate() error {
 		return errors.New("cannot set item size limit higher than 1/2 of memory max")
 	case c.SlabAutomove < 0 || c.SlabAutomove > 2:
 		return errors.New("slab_automove must be between 0 and 2")
+	case c.ShutdownTimeout < 0:
+		return errors.New("shutdown_timeout must not be negative")
+	case c.ReadBufLimitMB < 0:
+		return errors.New("could not parse argument to read_buf_mem_limit")
 	case c.HashPower < 0 || c.HashPower > 32:
 		return errors.New("hashpower must be between 12 and 32")
 	case c.UDPPort != 0 && c.AuthFile != "":

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gocached/gocached/protocol"
 	"github.com/gocached/gocached/store"
 	"go.uber.org/zap"
 )
@@ -56,6 +57,8 @@ type conn struct {
 	need int    // bytes wanted from r before parsing can go on
 
 	out []byte // replies not yet written; nil while idle
+
+	acctR, acctW int64 // capacities of rbuf and out the buffer pool has counted (conn.account)
 
 	swallow int64 // bytes of a refused data block still to discard
 
@@ -122,7 +125,7 @@ func (c *conn) wake() { _ = c.nc.SetReadDeadline(time.Now()) }
 func (c *conn) serve() {
 	defer func() {
 		if r := recover(); r != nil {
-			c.s.log.Error("connection panic", zap.Any("panic", r), zap.Stack("stack"))
+			c.s.notePanic("connection", r)
 		}
 		c.state.Store(stateClosing)
 		c.nc.Close()
@@ -160,6 +163,11 @@ func (c *conn) serve() {
 			continue
 		}
 		if err != nil {
+			if err == errReadBufGrow && c.proto == protoText {
+				c.s.stats.bytesWritten.Add(c.id, uint64(len(protocol.ErrNoReadMemory)))
+				_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+				_, _ = c.nc.Write(protocol.ErrNoReadMemory)
+			}
 			var ne net.Error
 			timeout := errors.As(err, &ne) && ne.Timeout()
 			if timeout && c.s.shutting.Load() && (c.r != c.w || c.swallow > 0) {
@@ -187,21 +195,70 @@ func (c *conn) serve() {
 
 // release returns the connection's buffers to the pool.
 func (c *conn) release() {
+	c.dropRead()
+	c.dropOut()
+}
+
+func (c *conn) dropRead() {
 	if c.rbuf != nil {
-		putBuf(c.rbuf)
+		c.s.bufs.put(c.id, c.rbuf)
 		c.rbuf = nil
+		c.account()
 	}
+}
+
+func (c *conn) dropOut() {
 	if c.out != nil {
-		putBuf(c.out)
+		c.s.bufs.put(c.id, c.out)
 		c.out = nil
+		c.account()
 	}
+}
+
+// takeOut gives the connection an empty reply buffer; false when
+// read_buf_mem_limit leaves none, and memcached closes the connection.
+func (c *conn) takeOut() bool {
+	if c.out = c.s.bufs.get(c.id); c.out == nil {
+		c.s.bufs.replyOOM.Add(1)
+		return false
+	}
+	c.out = c.out[:0]
+	c.account()
+	return true
+}
+
+// Errors of prepareRead when read_buf_mem_limit refuses a buffer.
+var (
+	// No buffer to read the next request into: memcached closes.
+	errNoReadBuf = errors.New("read_buf_mem_limit: no read buffer")
+	// No room to grow the buffer for a long line: memcached answers
+	// "SERVER_ERROR out of memory reading request" and closes.
+	errReadBufGrow = errors.New("read_buf_mem_limit: no room for a longer request")
+)
+
+// fits reports whether the read buffer can hold want bytes from r, growing
+// it within read_buf_mem_limit if need be. A data block that cannot fit is
+// refused before it is read, as memcached refuses one it has no memory for.
+func (c *conn) fits(want int) bool {
+	return want <= len(c.rbuf)-c.r || c.s.bufs.room(int64(want-len(c.rbuf)))
+}
+
+// refuseBlock counts a data block refused by read_buf_mem_limit; with
+// dropOld the key's old value goes, as after memcached's failed set.
+func (c *conn) refuseBlock(key []byte, dropOld bool) {
+	c.s.bufs.readOOM.Add(1)
+	c.s.store.Refuse(key, nil, dropOld)
 }
 
 // prepareRead makes room after w for at least one more read, keeping
 // rbuf[r:w] and growing the buffer to hold c.need bytes from r.
-func (c *conn) prepareRead() {
+func (c *conn) prepareRead() error {
 	if c.rbuf == nil {
-		c.rbuf = getBuf()
+		if c.rbuf = c.s.bufs.get(c.id); c.rbuf == nil {
+			c.s.bufs.readOOM.Add(1)
+			return errNoReadBuf
+		}
+		c.account()
 	}
 	if c.r == c.w {
 		c.r, c.w = 0, 0
@@ -219,13 +276,17 @@ func (c *conn) prepareRead() {
 		if size < want {
 			size = want
 		}
-		nb := make([]byte, size)
-		copy(nb, c.rbuf[c.r:c.w])
+		nb := c.s.bufs.grow(c.id, c.rbuf, c.r, c.w, size)
+		if nb == nil {
+			c.s.bufs.readOOM.Add(1)
+			return errReadBufGrow
+		}
 		c.w -= c.r
 		c.r = 0
-		putBuf(c.rbuf)
 		c.rbuf = nb
+		c.account()
 	}
+	return nil
 }
 
 // fill reads more bytes into rbuf[w:]. On a socket it takes the read
@@ -233,7 +294,9 @@ func (c *conn) prepareRead() {
 // next request holds no buffer.
 func (c *conn) fill() (int, error) {
 	if c.rc == nil {
-		c.prepareRead()
+		if err := c.prepareRead(); err != nil {
+			return 0, err
+		}
 		c.state.Store(stateRead)
 		n, err := c.nc.Read(c.rbuf[c.w:])
 		c.w += n
@@ -253,7 +316,10 @@ func (c *conn) fill() (int, error) {
 // readFD is the RawConn read callback: it takes the read buffer only when
 // the socket has data, and gives it back when it turns out not to.
 func (c *conn) readFD(fd uintptr) bool {
-	c.prepareRead()
+	if err := c.prepareRead(); err != nil {
+		c.readErr = err
+		return true
+	}
 	for {
 		m, e := syscall.Read(int(fd), c.rbuf[c.w:])
 		switch {
@@ -261,8 +327,7 @@ func (c *conn) readFD(fd uintptr) bool {
 			continue
 		case e == syscall.EAGAIN:
 			if c.r == c.w && c.need == 0 {
-				putBuf(c.rbuf)
-				c.rbuf = nil
+				c.dropRead()
 				c.r, c.w = 0, 0
 			}
 			return false
@@ -295,18 +360,20 @@ func (c *conn) flush() error {
 		c.markWritten()
 	}
 	if len(c.out) == 0 {
-		if c.out != nil {
-			putBuf(c.out)
-			c.out = nil
-		}
+		c.dropOut()
 		return nil
 	}
 	c.state.Store(stateWrite)
+	c.account() // the replies may have grown the buffer
+	if idle := c.s.cfg.IdleTimeout; idle > 0 {
+		// A client that reads nothing for idle_timeout is dropped, as one
+		// that sends nothing is (memcached only times out the latter).
+		_ = c.nc.SetWriteDeadline(time.Now().Add(idle))
+	}
 	n, err := c.nc.Write(c.out)
 	c.s.stats.bytesWritten.Add(c.id, uint64(n))
 	c.s.stats.writes.Add(c.id, 1)
-	putBuf(c.out)
-	c.out = nil
+	c.dropOut()
 	return err
 }
 
@@ -317,10 +384,18 @@ func (c *conn) writeIfFull() (wrote bool, err error) {
 	if c.udp != nil || len(c.out) < replyBound {
 		return false, nil
 	}
-	err = c.flush()
-	c.out = getBuf()[:0]
-	return true, err
+	if err = c.flush(); err != nil {
+		return true, err
+	}
+	if !c.takeOut() {
+		return true, errNoReplyBuf
+	}
+	return true, nil
 }
+
+// errNoReplyBuf: read_buf_mem_limit leaves no reply buffer; memcached
+// closes the connection.
+var errNoReplyBuf = errors.New("read_buf_mem_limit: no reply buffer")
 
 // dataBlock takes the size bytes that follow skip bytes from r: the one
 // wait for a data block of every protocol (text and meta values, binary

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -33,6 +35,9 @@ func testServer(t testing.TB, edit func(*Config)) *Server {
 		defer cancel()
 		if err := s.Shutdown(ctx); err != nil {
 			t.Errorf("shutdown: %v", err)
+		}
+		if n := s.Panics(); n > 0 {
+			t.Errorf("%d connection panics were recovered (see the log)", n)
 		}
 	})
 	return s
@@ -96,11 +101,12 @@ func (c *client) expect(req, want string) string {
 	return string(buf)
 }
 
-// closed reports whether the server closed the connection.
+// closed reports whether the server closed the connection (a close with
+// unread input makes the kernel reset it).
 func (c *client) closed() bool {
 	_ = c.nc.SetReadDeadline(time.Now().Add(2 * time.Second))
 	_, err := c.br.ReadByte()
-	return err == io.EOF
+	return err == io.EOF || errors.Is(err, syscall.ECONNRESET)
 }
 
 // pipeConn runs a connection of s over net.Pipe: each client write
@@ -122,13 +128,7 @@ func pipeConn(t testing.TB, s *Server) (net.Conn, func() string) {
 // output (-1: not yet), hangs up and returns what came before it.
 func pipeWith(t testing.TB, s *Server, sentinel []byte, end func([]byte) int) (net.Conn, func() []byte) {
 	cli, srv := net.Pipe()
-	c := newConn(s, srv, fakeListener{})
-	s.mu.Lock()
-	s.conns[c] = struct{}{}
-	s.stats.currConns.Add(1)
-	s.connWG.Add(1)
-	s.mu.Unlock()
-	go c.serve()
+	serveConn(s, srv)
 	var out bytes.Buffer
 	done := make(chan struct{})
 	go func() {
@@ -159,6 +159,17 @@ func pipeWith(t testing.TB, s *Server, sentinel []byte, end func([]byte) int) (n
 		return b
 	}
 	return cli, finish
+}
+
+// serveConn serves nc as a connection of s, as if accepted.
+func serveConn(s *Server, nc net.Conn) {
+	c := newConn(s, nc, fakeListener{})
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.stats.currConns.Add(1)
+	s.connWG.Add(1)
+	s.mu.Unlock()
+	go c.serve()
 }
 
 type fakeListener struct{}

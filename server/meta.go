@@ -258,6 +258,10 @@ func (c *conn) cmdMetaSet(t *protocol.Tokens, n int) (action, bool) {
 			// memcached drops the old value whatever the mode.
 			c.s.store.Refuse(f.Key, store.ErrTooLarge, true)
 		}
+		if errstr == "" && !c.fits(n+total) {
+			errstr = string(protocol.ErrNoMemory)
+			c.refuseBlock(f.Key, true)
+		}
 	}
 	if errstr != "" {
 		c.swallow = int64(total)

@@ -31,6 +31,9 @@ type Server struct {
 	nextID      int64
 
 	shutting    atomic.Bool
+	stopping    chan struct{} // closed by Shutdown
+	stopOnce    sync.Once
+	connFreed   chan struct{} // a connection closed: accepting may resume
 	connWG      sync.WaitGroup
 	acceptWG    sync.WaitGroup
 	udp         []*udpSocket // -U sockets (udp.go)
@@ -39,6 +42,7 @@ type Server struct {
 	verbosity   atomic.Int32
 	automove    atomic.Int32
 	stats       serverStats
+	bufs        *bufferPool // every connection's read and reply buffers
 	closeStore  sync.Once
 	sasl        *passwords                // -S password file
 	asciiAuth   atomic.Pointer[passwords] // -Y users; nil when ascii auth is off; swapped by ReloadAuth
@@ -46,6 +50,10 @@ type Server struct {
 
 type serverStats struct {
 	currConns, totalConns, rejected atomic.Int64
+	panics                          atomic.Uint64 // recovered in connections (stats: recovered_panics)
+	lastPanicLog                    atomic.Int64  // unix nanoseconds
+	listenDisabled                  atomic.Uint64 // accept paused: out of file descriptors
+	listenDisabledUS                atomic.Uint64
 	connYields, idleKicks           atomic.Uint64
 	authCmds, authErrors            atomic.Uint64
 	// Bumped on every read, write or meta command: striped by connection.
@@ -84,6 +92,23 @@ func (c *stripedCounter) Reset() {
 		c.cells[i].v.Store(0)
 	}
 }
+
+// notePanic records a panic recovered while serving a connection, which
+// is then closed: counted in stats (recovered_panics), logged with its
+// stack the first time and then at most once a minute, so that a client
+// that can trigger one cannot flood the log.
+func (s *Server) notePanic(where string, r any) {
+	n := s.stats.panics.Add(1)
+	now := time.Now().UnixNano()
+	last := s.stats.lastPanicLog.Load()
+	if n > 1 && now-last < int64(time.Minute) || !s.stats.lastPanicLog.CompareAndSwap(last, now) {
+		return
+	}
+	s.log.Error(where+" panic; the connection was closed", zap.Any("panic", r), zap.Uint64("panics_so_far", n), zap.Stack("stack"))
+}
+
+// Panics is how many panics connections have recovered from; tests require 0.
+func (s *Server) Panics() uint64 { return s.stats.panics.Load() }
 
 // New builds a server and its store from cfg. Nothing listens until
 // Listen or Serve.
@@ -125,7 +150,10 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 		start:       time.Now(),
 		conns:       make(map[*conn]struct{}),
 		shutdownReq: make(chan string, 1),
+		stopping:    make(chan struct{}),
+		connFreed:   make(chan struct{}, 1),
 		sasl:        sasl,
+		bufs:        newBufferPool(int64(cfg.ReadBufLimitMB) << 20),
 	}
 	if cfg.AuthFile != "" {
 		if err := s.ReloadAuth(); err != nil {
@@ -137,6 +165,9 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 	s.automove.Store(int32(cfg.automove()))
 	return s, nil
 }
+
+// Config is what the server was started with.
+func (s *Server) Config() Config { return s.cfg }
 
 // Store is the server's cache.
 func (s *Server) Store() *store.Store { return s.store }
@@ -268,23 +299,39 @@ func (s *Server) Addrs() []net.Addr {
 func (s *Server) acceptLoop(l net.Listener) {
 	defer s.acceptWG.Done()
 	var delay time.Duration
+	var pausedAt time.Time
 	for {
 		nc, err := l.Accept()
 		if err != nil {
 			if s.shutting.Load() || errors.Is(err, net.ErrClosed) {
 				return
 			}
-			// Out of file descriptors and the like: back off and retry.
+			// Out of file descriptors (EMFILE, ENFILE) and the like: as
+			// memcached, stop accepting (listen_disabled_num) until a
+			// connection closes, or a backoff that doubles up to a second
+			// passes, and say so once.
 			if delay == 0 {
 				delay = 5 * time.Millisecond
+				pausedAt = time.Now()
+				s.stats.listenDisabled.Add(1)
+				s.log.Warn("accept failed; pausing accepts until a connection closes", zap.Error(err))
 			} else if delay < time.Second {
 				delay *= 2
 			}
-			s.log.Warn("accept failed", zap.Error(err), zap.Duration("retry_in", delay))
-			time.Sleep(delay)
+			t := time.NewTimer(delay)
+			select {
+			case <-s.connFreed:
+			case <-t.C:
+			case <-s.stopping:
+			}
+			t.Stop()
 			continue
 		}
-		delay = 0
+		if delay != 0 {
+			s.stats.listenDisabledUS.Add(uint64(time.Since(pausedAt) / time.Microsecond))
+			s.log.Info("accepting again", zap.Duration("paused", time.Since(pausedAt)))
+			delay = 0
+		}
 		s.stats.totalConns.Add(1)
 		if s.stats.currConns.Load() >= int64(s.cfg.MaxConns) {
 			s.stats.rejected.Add(1)
@@ -317,6 +364,10 @@ func (s *Server) forget(c *conn) {
 	s.mu.Unlock()
 	s.stats.currConns.Add(-1)
 	s.connWG.Done()
+	select {
+	case s.connFreed <- struct{}{}:
+	default:
+	}
 }
 
 // Shutdown stops accepting, lets every connection finish the requests it
@@ -324,6 +375,7 @@ func (s *Server) forget(c *conn) {
 // connections are closed at once. The store is released afterwards.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutting.Store(true)
+	s.stopOnce.Do(func() { close(s.stopping) })
 	s.mu.Lock()
 	for _, l := range s.listeners {
 		l.Close()

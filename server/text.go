@@ -11,8 +11,8 @@ import (
 // process handles every complete request in rbuf[r:w], appending replies
 // to out. It stops when a request is incomplete or the connection must close.
 func (c *conn) process() action {
-	if c.out == nil {
-		c.out = getBuf()[:0]
+	if c.out == nil && !c.takeOut() {
+		return actClose
 	}
 	c.takeScratch()
 	defer c.dropScratch()
@@ -252,6 +252,13 @@ func (c *conn) cmdUpdate(t *protocol.Tokens, n int, mode store.Mode, handleCAS b
 		c.r += n
 		c.reply(protocol.ErrTooLarge)
 		c.s.store.Refuse(key, store.ErrTooLarge, mode == store.ModeSet)
+		c.swallow = total
+		return actMore, true
+	}
+	if !c.fits(n + int(total)) {
+		c.r += n
+		c.reply(protocol.ErrNoMemory)
+		c.refuseBlock(key, mode == store.ModeSet)
 		c.swallow = total
 		return actMore, true
 	}

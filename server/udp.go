@@ -265,7 +265,7 @@ func (u *udpReader) handle(h protocol.UDPHeader, n int) {
 	c := u.c
 	defer func() {
 		if r := recover(); r != nil {
-			c.s.log.Error("udp request panic", zap.Any("panic", r), zap.Stack("stack"))
+			c.s.notePanic("udp request", r)
 			u.discard()
 		}
 	}()

@@ -217,13 +217,15 @@ func (s *Store) Store(r *Request) (Result, uint64, error) {
 }
 
 // Refuse records a storage command turned away before its data was read
-// (err is ErrTooLarge or ErrNoMemory). With dropOld the key's old value is
-// removed too, so that stale data does not outlive a failed update (memcached
-// does so for set, and for every meta set mode).
+// (err is ErrTooLarge or ErrNoMemory, which count in their stats, or nil
+// when the store's memory is not the reason). With dropOld the key's old
+// value is removed too, so that stale data does not outlive a failed update
+// (memcached does so for set, and for every meta set mode).
 func (s *Store) Refuse(key []byte, err error, dropOld bool) {
-	if err == ErrTooLarge {
+	switch err {
+	case ErrTooLarge:
 		s.global.storeTooLarge.Add(1)
-	} else {
+	case ErrNoMemory:
 		s.global.storeNoMemory.Add(1)
 	}
 	if !dropOld {
