@@ -90,6 +90,8 @@ type conn struct {
 
 	lastCmd atomic.Uint32 // store-clock second of the last read with data
 	state   atomic.Int32
+	parkReq atomic.Bool // the idler asks this idle connection to park
+	parked  atomic.Bool // in the idler's epoll set, without a goroutine
 
 	// Small fields together, so that an idle connection stays in a small
 	// allocation size class.
@@ -122,30 +124,54 @@ func newConn(s *Server, nc net.Conn, l net.Listener) *conn {
 // wake interrupts a blocked read so the connection notices shutdown.
 func (c *conn) wake() { _ = c.nc.SetReadDeadline(time.Now()) }
 
+// serve runs the connection until it closes or is parked (park.go).
 func (c *conn) serve() {
+	parked := false
 	defer func() {
 		if r := recover(); r != nil {
 			c.s.notePanic("connection", r)
+			parked = false
 		}
-		c.state.Store(stateClosing)
-		c.nc.Close()
-		c.release()
-		c.s.forget(c)
+		if !parked {
+			c.finish()
+		}
 	}()
+	parked = c.loop()
+}
+
+// finish closes the connection and gives back what it holds.
+func (c *conn) finish() {
+	c.state.Store(stateClosing)
+	c.nc.Close()
+	c.release()
+	c.s.forget(c)
+}
+
+// parkable: the connection is between requests, holding nothing.
+func (c *conn) parkable() bool {
+	return c.r == c.w && c.need == 0 && c.swallow == 0 && len(c.out) == 0 && c.authLen == 0 &&
+		(c.bin == nil || len(c.bin.held) == 0)
+}
+
+// loop reads and serves requests; true when the connection was parked
+// (from then on another goroutine may own it).
+func (c *conn) loop() (parked bool) {
 	idle := c.s.cfg.IdleTimeout
 	// During shutdown a request still arriving gets drainGrace to make
 	// progress, again and again while bytes keep coming (Shutdown's context
 	// bounds the whole), and is given up when none came: a client that
 	// stopped mid data block does not hold the daemon.
 	var total, drained int64 = 0, -1
+	var idleFrom time.Time // when the idle_timeout deadline was last set
 	for {
 		if idle > 0 && c.r == c.w {
-			_ = c.nc.SetReadDeadline(time.Now().Add(idle))
+			idleFrom = time.Now()
+			_ = c.nc.SetReadDeadline(idleFrom.Add(idle))
 		}
 		// Checked after setting the idle deadline, so that a wake from
 		// Shutdown is never overwritten by it.
 		if c.s.shutting.Load() && c.r == c.w {
-			return
+			return false
 		}
 		n, err := c.fill()
 		if n > 0 {
@@ -155,10 +181,10 @@ func (c *conn) serve() {
 			c.lastCmd.Store(c.s.store.Now())
 			act := c.process()
 			if werr := c.flush(); werr != nil {
-				return
+				return false
 			}
 			if act == actClose {
-				return
+				return false
 			}
 			continue
 		}
@@ -174,11 +200,27 @@ func (c *conn) serve() {
 				// Shutdown woke us in the middle of a request: let it
 				// arrive while it makes progress.
 				if total == drained {
-					return
+					return false
 				}
 				drained = total
 				_ = c.nc.SetReadDeadline(time.Now().Add(drainGrace))
 				continue
+			}
+			if timeout && !c.s.shutting.Load() {
+				// The idler asks an idle connection to park.
+				if c.parkReq.Swap(false) && c.parkable() && c.park() {
+					return true
+				}
+				if idle == 0 || time.Since(idleFrom) < idle {
+					// A wake to park that found a request under way,
+					// or that came late: wait on.
+					var d time.Time
+					if idle > 0 {
+						d = idleFrom.Add(idle)
+					}
+					_ = c.nc.SetReadDeadline(d)
+					continue
+				}
 			}
 			if timeout && !c.s.shutting.Load() && idle > 0 {
 				c.s.stats.idleKicks.Add(1)
@@ -188,7 +230,7 @@ func (c *conn) serve() {
 			} else if err != io.EOF && !c.s.shutting.Load() && !errors.Is(err, net.ErrClosed) && c.s.verbosity.Load() > 0 {
 				c.s.log.Info("connection read error", zap.Error(err))
 			}
-			return
+			return false
 		}
 	}
 }

@@ -43,6 +43,8 @@ type Server struct {
 	automove    atomic.Int32
 	stats       serverStats
 	bufs        *bufferPool // every connection's read and reply buffers
+	idle        *idler      // parks idle connections (park.go); nil until Serve, or when unavailable
+	idleOnce    sync.Once
 	closeStore  sync.Once
 	sasl        *passwords                // -S password file
 	asciiAuth   atomic.Pointer[passwords] // -Y users; nil when ascii auth is off; swapped by ReloadAuth
@@ -281,6 +283,7 @@ func (s *Server) Serve(l net.Listener) {
 	s.listenerIDs = append(s.listenerIDs, s.nextID)
 	s.mu.Unlock()
 	s.stats.totalConns.Add(1)
+	s.idleOnce.Do(s.startIdler)
 	s.acceptWG.Add(1)
 	go s.acceptLoop(l)
 }
@@ -386,6 +389,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.wakeUDP()
 	s.mu.Unlock()
 	s.acceptWG.Wait()
+	s.idleOnce.Do(func() {}) // no idler may start from now on
+	if s.idle != nil {
+		s.idle.close() // closes the parked connections
+	}
 	s.closeUDP()
 	done := make(chan struct{})
 	go func() {

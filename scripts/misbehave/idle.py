@@ -8,7 +8,7 @@ p=subprocess.Popen(["./bin/gocached","-p","22314","-l","127.0.0.1","-U","0","-m"
 time.sleep(0.5)
 def rss(): return int([l for l in open(f"/proc/{p.pid}/status") if l.startswith("VmRSS")][0].split()[1])
 base=rss(); cs=[]
-N=5000
+N=int(__import__("os").environ.get("N","5000"))
 for i in range(N):
     s=socket.create_connection(("127.0.0.1",22314)); s.sendall(b"get k\r\n"); cs.append(s)
 for s in cs: s.recv(100)
