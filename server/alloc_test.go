@@ -1,10 +1,14 @@
 package server
 
 import (
+	"bufio"
+	"encoding/binary"
 	"net"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestNoAllocationPerRequest runs sets and gets over a real loopback
@@ -49,4 +53,80 @@ func TestNoAllocationPerRequest(t *testing.T) {
 	if per := float64(m1.Mallocs-m0.Mallocs) / (n * float64(len(reqs))); per > 0.05 {
 		t.Fatalf("%.2f allocations per request", per)
 	}
+}
+
+// TestBigValuesDoNotAllocate: setting and getting 100 KB and 500 KB values
+// (text, meta and binary) reuses pooled big buffers for the read and the
+// reply instead of allocating per request.
+func TestBigValuesDoNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	s := testServer(t, func(c *Config) { c.MemoryLimitMB = 64 })
+	c, err := net.Dial("tcp", s.Addrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// A connection speaks the protocol of its first byte: binary on its own.
+	bc, err := net.Dial("tcp", s.Addrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bc.Close()
+	br, bbr := bufio.NewReaderSize(c, 1<<20), bufio.NewReaderSize(bc, 1<<20)
+	type exchange struct {
+		req    []byte
+		reply  int // bytes
+		binary bool
+	}
+	var ex []exchange
+	for _, size := range []int{100 << 10, 500 << 10} {
+		n := strconv.Itoa(size)
+		v := strings.Repeat("v", size)
+		ex = append(ex,
+			exchange{[]byte("set big" + n + " 0 0 " + n + "\r\n" + v + "\r\n"), len("STORED\r\n"), false},
+			exchange{[]byte("get big" + n + "\r\n"), len("VALUE big"+n+" 0 "+n+"\r\n") + size + len("\r\nEND\r\n"), false},
+			exchange{[]byte("mg big" + n + " v\r\n"), len("VA "+n+"\r\n") + size + 2, false},
+			exchange{binaryGet("big" + n), 24 + 4 + size, true},
+		)
+	}
+	run := func(rounds int) {
+		for i := 0; i < rounds; i++ {
+			for _, e := range ex {
+				w, r := c, br
+				if e.binary {
+					w, r = bc, bbr
+				}
+				_ = w.SetDeadline(time.Now().Add(5 * time.Second))
+				if _, err := w.Write(e.req); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := r.Discard(e.reply); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	run(20)
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	const rounds = 200
+	run(rounds)
+	runtime.ReadMemStats(&m1)
+	if per := float64(m1.Mallocs-m0.Mallocs) / (rounds * float64(len(ex))); per > 0.05 {
+		t.Fatalf("%.2f allocations per request", per)
+	}
+	if grew := m1.TotalAlloc - m0.TotalAlloc; grew > 1<<20 {
+		t.Fatalf("%d bytes allocated in %d big requests", grew, rounds*len(ex))
+	}
+}
+
+// binaryGet is a binary protocol GET request for key.
+func binaryGet(key string) []byte {
+	h := make([]byte, 24, 24+len(key))
+	h[0], h[1] = 0x80, 0x00
+	binary.BigEndian.PutUint16(h[2:], uint16(len(key)))
+	binary.BigEndian.PutUint32(h[8:], uint32(len(key)))
+	return append(h, key...)
 }

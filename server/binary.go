@@ -76,7 +76,7 @@ func (c *conn) processBinary() action {
 	b.nreqs = c.s.cfg.ReqsPerEvent
 	var req protocol.BinaryRequest
 	for {
-		if b.writeFailed {
+		if b.writeFailed || c.outOOM {
 			return actClose
 		}
 		if c.swallow > 0 {
@@ -204,6 +204,7 @@ func (c *conn) binReply(cas uint64, value []byte) {
 	if b.quiet {
 		return
 	}
+	c.outRoom(len(value) + protocol.BinaryHeaderLen)
 	c.out = protocol.AppendBinaryResponse(c.out, b.h.Opcode, protocol.StatusOK, 0, 0, len(value), b.h.Opaque, cas)
 	c.out = append(c.out, value...)
 }
@@ -334,6 +335,7 @@ func (c *conn) binHit(v *store.View) {
 	if v.CAS != 0 { // under -C items cannot be told apart: never pinned
 		c.pinned = append(c.pinned, v.CAS)
 	}
+	c.outRoom(protocol.BinaryHeaderLen + binFlagsLen + len(key) + len(value))
 	c.out = protocol.AppendBinaryResponse(c.out, b.h.Opcode, protocol.StatusOK, binFlagsLen, uint16(len(key)), len(value), b.h.Opaque, v.CAS)
 	c.out = binary.BigEndian.AppendUint32(c.out, v.Flags)
 	c.out = append(c.out, key...)

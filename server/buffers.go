@@ -22,6 +22,13 @@ const (
 	// counterStripes × freePerStripe × bufSize (4 MB) stays allocated once
 	// the connections that used them are idle.
 	freePerStripe = 16
+	// Buffers for one large request or reply (a long multi-get line, a big
+	// value) come in power-of-two classes from 32 KB to 4 MB, so that
+	// connections that keep getting or setting big values reuse them
+	// rather than allocate per request; at most bigFreeMax bytes of them
+	// are kept free. Larger ones are allocated and dropped.
+	bigClasses = 8
+	bigFreeMax = 4 << 20
 )
 
 // bufferPool hands out the 16 KB buffers every connection reads into and
@@ -40,6 +47,20 @@ type bufferPool struct {
 	readOOM, replyOOM atomic.Uint64
 
 	stripes [counterStripes]bufStripe
+
+	bigMu    sync.Mutex
+	bigFree  [bigClasses][][]byte
+	bigBytes atomic.Int64 // bytes in bigFree
+}
+
+// bigClass is the class of a buffer of at least n bytes; -1 past them.
+func bigClass(n int) int {
+	for i := 0; i < bigClasses; i++ {
+		if n <= bufSize<<(i+1) {
+			return i
+		}
+	}
+	return -1
 }
 
 type bufStripe struct {
@@ -69,7 +90,7 @@ func (p *bufferPool) inUse() int64 {
 		s := &p.stripes[i]
 		t += s.readBytes.Load() + s.replyBytes.Load() + s.nfree.Load()*bufSize
 	}
-	return t
+	return t + p.bigBytes.Load()
 }
 
 // get takes a 16 KB buffer for a connection of this id: a free one when
@@ -92,26 +113,86 @@ func (p *bufferPool) get(id int64) []byte {
 }
 
 // put gives a buffer back: a 16 KB one is kept for reuse while its stripe
-// has room, any other is dropped.
+// has room, a big one while the big free lists have room; any other is
+// dropped.
 func (p *bufferPool) put(id int64, b []byte) {
-	if cap(b) == bufSize && p.stripes[id&(counterStripes-1)].push((*[bufSize]byte)(b[:bufSize])) {
-		return
-	}
-	if cap(b) > bufSize {
+	switch {
+	case cap(b) == bufSize:
+		if p.stripes[id&(counterStripes-1)].push((*[bufSize]byte)(b[:bufSize])) {
+			return
+		}
+	case cap(b) > bufSize:
+		if i := bigClass(cap(b)); i >= 0 && cap(b) == bufSize<<(i+1) {
+			p.bigMu.Lock()
+			keep := p.bigBytes.Load()+int64(cap(b)) <= bigFreeMax
+			if keep {
+				p.bigFree[i] = append(p.bigFree[i], b[:cap(b)])
+				p.bigBytes.Add(int64(cap(b)))
+			}
+			p.bigMu.Unlock()
+			if keep {
+				return
+			}
+		}
 		noteBigFree(cap(b))
 	}
 }
 
-// grow returns a buffer of size bytes holding b's bytes [from:to] at its
-// start, and gives b back; nil (b kept) when the limit refuses.
-func (p *bufferPool) grow(id int64, b []byte, from, to, size int) []byte {
-	if !p.room(int64(size - cap(b))) {
+// getBig is a buffer of at least n (> bufSize) bytes: a free one of its
+// class, else a new one within the limit; nil when the limit refuses.
+func (p *bufferPool) getBig(n int) []byte {
+	i := bigClass(n)
+	if i >= 0 {
+		p.bigMu.Lock()
+		if k := len(p.bigFree[i]); k > 0 {
+			b := p.bigFree[i][k-1]
+			p.bigFree[i][k-1] = nil
+			p.bigFree[i] = p.bigFree[i][:k-1]
+			p.bigBytes.Add(-int64(cap(b)))
+			p.bigMu.Unlock()
+			return b
+		}
+		p.bigMu.Unlock()
+		n = bufSize << (i + 1)
+	}
+	if !p.room(int64(n)) {
 		return nil
 	}
-	nb := make([]byte, size)
+	return make([]byte, n)
+}
+
+// grow returns a buffer of at least size bytes holding b's bytes
+// [from:to] at its start, and gives b back; nil (b kept) when the limit
+// refuses.
+func (p *bufferPool) grow(id int64, b []byte, from, to, size int) []byte {
+	nb := p.getBig(size)
+	if nb == nil {
+		return nil
+	}
 	copy(nb, b[from:to])
 	p.put(id, b)
 	return nb
+}
+
+// outRoom makes room for n more bytes of replies. Past the reply buffer's
+// capacity the replies move to a pooled big buffer rather than grow by
+// append, so that a big value costs a copy and no allocation per reply.
+// When read_buf_mem_limit refuses, the connection is marked to close, as
+// memcached closes one it has no response memory for (the reply is still
+// built, and then dropped).
+func (c *conn) outRoom(n int) {
+	if cap(c.out)-len(c.out) >= n || c.udp != nil {
+		return
+	}
+	nb := c.s.bufs.getBig(len(c.out) + n)
+	if nb == nil {
+		c.s.bufs.replyOOM.Add(1)
+		c.outOOM = true
+		return
+	}
+	nb = append(nb[:0], c.out...)
+	c.s.bufs.put(c.id, c.out)
+	c.out = nb
 }
 
 func (s *bufStripe) pop() *[bufSize]byte {
@@ -162,6 +243,10 @@ func (p *bufferPool) stats() bufferStats {
 	st.readCount += st.readFree
 	st.readFree *= bufSize
 	st.readBytes += st.readFree
+	// Free big buffers are free read buffer memory too.
+	big := p.bigBytes.Load()
+	st.readFree += big
+	st.readBytes += big
 	st.readOOM = int64(p.readOOM.Load())
 	st.replyOOM = int64(p.replyOOM.Load())
 	st.limit = p.limit

@@ -99,6 +99,7 @@ type conn struct {
 	authed  bool  // ascii auth (-Y) passed, or not required
 	noreply bool
 	metaErr bool // the meta command's reply was replaced by an error
+	outOOM  bool // read_buf_mem_limit refused reply memory: close (outRoom)
 
 	readFn  func(uintptr) bool // readFD, bound on first use
 	readN   int
@@ -180,6 +181,9 @@ func (c *conn) loop() (parked bool) {
 			c.state.Store(stateParse)
 			c.lastCmd.Store(c.s.store.Now())
 			act := c.process()
+			if c.outOOM {
+				return false // memcached closes without the replies
+			}
 			if werr := c.flush(); werr != nil {
 				return false
 			}

@@ -145,6 +145,9 @@ func (c *conn) cmdMetaGet(t *protocol.Tokens) {
 // given; t shows the TTL as the T and N before it left it.
 func (c *conn) metaGetItem(it *store.Item, r *store.MetaGetResult) {
 	f, t, o := &c.scratch.mf, &c.scratch.tok, &c.scratch.mopt
+	if f.Value {
+		c.outRoom(len(it.Value()) + 2*len(it.Key()) + 256) // flags: a few numbers, the key, opaque
+	}
 	start := len(c.out)
 	now := c.s.store.Now()
 	if f.Value {

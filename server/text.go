@@ -63,6 +63,9 @@ func (c *conn) process() action {
 			return actClose
 		}
 		act, done := c.dispatch(line, n)
+		if c.outOOM {
+			return actClose
+		}
 		if !done {
 			return act
 		}
@@ -165,11 +168,16 @@ func (c *conn) consumed(n int, act action) (action, bool) {
 	return act, true
 }
 
+// valueHeadroom is more than a reply's bytes besides its key and value.
+const valueHeadroom = 64
+
 func (c *conn) appendGet(v *store.View) {
+	c.outRoom(len(v.Key) + len(v.Value) + valueHeadroom)
 	c.out = protocol.AppendValue(c.out, v.Key, v.Flags, v.Value, false, 0)
 }
 
 func (c *conn) appendGets(v *store.View) {
+	c.outRoom(len(v.Key) + len(v.Value) + valueHeadroom)
 	c.out = protocol.AppendValue(c.out, v.Key, v.Flags, v.Value, true, v.CAS)
 }
 
