@@ -44,14 +44,25 @@ func TestNoAllocationPerRequest(t *testing.T) {
 			}
 		}
 	}
-	run(500) // warm up pools and buffers
+	requireNoAllocs(t, run, 500, 5000, len(reqs), 0)
+}
+
+// requireNoAllocs warms up with run(warm), then fails the test unless
+// run(rounds) of perRound requests each allocates (almost) nothing: at
+// most 0.05 allocations per request, and at most maxBytes in all when
+// maxBytes > 0.
+func requireNoAllocs(t *testing.T, run func(int), warm, rounds, perRound int, maxBytes uint64) {
+	t.Helper()
+	run(warm)
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	const n = 5000
-	run(n)
+	run(rounds)
 	runtime.ReadMemStats(&m1)
-	if per := float64(m1.Mallocs-m0.Mallocs) / (n * float64(len(reqs))); per > 0.05 {
+	if per := float64(m1.Mallocs-m0.Mallocs) / float64(rounds*perRound); per > 0.05 {
 		t.Fatalf("%.2f allocations per request", per)
+	}
+	if grew := m1.TotalAlloc - m0.TotalAlloc; maxBytes > 0 && grew > maxBytes {
+		t.Fatalf("%d bytes allocated in %d requests", grew, rounds*perRound)
 	}
 }
 
@@ -108,18 +119,7 @@ func TestBigValuesDoNotAllocate(t *testing.T) {
 			}
 		}
 	}
-	run(20)
-	var m0, m1 runtime.MemStats
-	runtime.ReadMemStats(&m0)
-	const rounds = 200
-	run(rounds)
-	runtime.ReadMemStats(&m1)
-	if per := float64(m1.Mallocs-m0.Mallocs) / (rounds * float64(len(ex))); per > 0.05 {
-		t.Fatalf("%.2f allocations per request", per)
-	}
-	if grew := m1.TotalAlloc - m0.TotalAlloc; grew > 1<<20 {
-		t.Fatalf("%d bytes allocated in %d big requests", grew, rounds*len(ex))
-	}
+	requireNoAllocs(t, run, 20, 200, len(ex), 1<<20)
 }
 
 // binaryGet is a binary protocol GET request for key.

@@ -79,4 +79,3 @@ func BenchmarkGetRoundTrip(b *testing.B) {
 		})
 	}
 }
-
