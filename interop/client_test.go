@@ -5,6 +5,7 @@ package interop
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -391,32 +392,58 @@ func TestClientFailover(t *testing.T) {
 	}
 }
 
-// restartServer starts b again with old's arguments (same port).
+// restartServer starts b again with old's arguments (same port), once old
+// has exited. The port may not be free at once: the test's own client
+// sockets may hold it as an ephemeral source port for a moment, or another
+// process on the machine may take it while it is unbound. A start that
+// exits with "address already in use" is retried, for up to 10s in all.
 func restartServer(t *testing.T, b binary, old *server) *server {
 	t.Helper()
+	old.stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, err := tryRestart(t, b, old, deadline)
+		if err == nil {
+			return s
+		}
+		if !strings.Contains(err.Error(), "in use") || time.Now().After(deadline) {
+			t.Fatalf("restart on %s: %v", old.addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func tryRestart(t *testing.T, b binary, old *server, deadline time.Time) (*server, error) {
 	s := &server{name: old.name, addr: old.addr, port: old.port, args: old.args,
 		out: &tailBuffer{max: 64 << 10}, done: make(chan struct{})}
 	s.cmd = exec.Command(b.path, old.args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.SysProcAttr = childAttr()
 	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	go func() { s.err = s.cmd.Wait(); close(s.done) }()
 	t.Cleanup(s.stop)
-	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if c, err := net.DialTimeout("tcp", s.addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return s
-		}
 		select {
 		case <-s.done:
-			t.Fatalf("restart on %s: exited: %s", s.addr, s.out.String())
+			return nil, fmt.Errorf("exited (%v): %s", s.err, s.out.String())
 		default:
 		}
+		if c, err := net.DialTimeout("tcp", s.addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			// Whoever answered, it is ours only if it is still running
+			// (a server that lost the port exits at once).
+			select {
+			case <-s.done:
+				return nil, fmt.Errorf("exited (%v): %s", s.err, s.out.String())
+			case <-time.After(50 * time.Millisecond):
+			}
+			return s, nil
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("restart on %s: not accepting", s.addr)
+			s.stop()
+			return nil, fmt.Errorf("not accepting after 10s: %s", s.out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

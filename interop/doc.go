@@ -23,7 +23,15 @@
 //   - TestPymemcache: one pymemcache session against both servers;
 //   - the ring and client: TestRingVectors and TestRingNutcrackerUnnamed
 //     (client.Ketama against libmemcached and nutcracker), TestClientTwemproxy,
-//     TestClientMemcached, TestClientFailover, TestClientDiscovery.
+//     TestClientMemcached, TestClientFailover, TestClientDiscovery;
+//   - TestClientFaults (faults_test.go): three nodes under a bounded load
+//     while one is SIGKILLed and restarted on its port, one SIGSTOPped and
+//     continued, and one slowed by a delaying TCP proxy written in the test:
+//     no call outlives its timeouts, the faulty node is ejected and
+//     readmitted, errors stop at the ejection, no read returns a value its
+//     writer did not store (the exact rule, stale reads after a ring change
+//     included, is at checkFaultHistory; TestClientFaultsRule tests it), and
+//     no goroutine is left behind.
 //
 // Every file carries the `interop` build tag, so `go test ./...` ignores the
 // package; run it with scripts/interop.sh or
