@@ -41,9 +41,10 @@ func (s *fuzzSource) bytes(n int) []byte {
 	return b
 }
 
-// FuzzStoreOps decodes the fuzz bytes into an operation sequence (the first
-// byte picks plenty of memory or a small one) and runs it against the store
-// and the model, with the checks of TestStoreModel.
+// FuzzStoreOps decodes the fuzz bytes into an operation sequence and runs it
+// against the store and the model, with the checks of TestStoreModel. The
+// first byte picks plenty of memory (exact answers) or 2 MB with larger
+// values over more keys (where the store may lose items).
 func FuzzStoreOps(f *testing.F) {
 	f.Add([]byte{})
 	for i := 0; i < 8; i++ {
@@ -54,17 +55,17 @@ func FuzzStoreOps(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	keys := modelKeys("", 4)
+	exact := &profile{keys: modelKeys("", 4), global: true}
+	small := &profile{keys: modelKeys("", 40), hot: 4, global: true, large: true}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		src := &fuzzSource{b: data}
 		lossy := src.next()&7 == 7
-		opts := Options{MemoryLimit: 256 << 20, Shards: 4, HashPower: 6}
+		opts, p := Options{MemoryLimit: 256 << 20, Shards: 4, HashPower: 6}, exact
 		if lossy {
-			opts.MemoryLimit = 2 << 20
+			opts.MemoryLimit, p = 2<<20, small
 		}
 		ts := newTestStore(t, opts)
-		p := &profile{keys: keys, global: true}
-		h := newHarness(t, ts, keys, lossy, "fuzz input")
+		h := newHarness(t, ts, p.keys, lossy, "fuzz input")
 		for n := 0; n < 512 && len(src.b) > 0; n++ {
 			o := genOp(src, p)
 			h.do(&o)
