@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/gocached
 ARGS    ?= -p 11211 -m 64 -v
 
-.PHONY: build run test race interop bench lint fuzz clean
+.PHONY: build run test race interop bench lint fuzz fuzz-short clean
 
 build:
 	$(GO) build -o $(BIN) .
@@ -13,7 +13,8 @@ run: build
 
 # Unit and in-process integration tests, with the race detector; then the
 # allocation tests, which the race detector's own allocations make skip, on
-# their own without it (a SKIP there fails the target).
+# their own without it (a SKIP there fails the target); then a few seconds of
+# every fuzz target.
 ALLOC_TESTS := NoAllocation|DoNotAllocate|DoesNotAllocate|NoAllocs
 test:
 	$(GO) vet ./...
@@ -22,6 +23,7 @@ test:
 	$(GO) test -count=1 -run '$(ALLOC_TESTS)' -v ./protocol/ ./server/ ./store/ > bin/alloc-tests.log 2>&1 || { cat bin/alloc-tests.log; exit 1; }
 	@grep -E '^(--- |ok|FAIL)' bin/alloc-tests.log
 	@! grep -q -- '--- SKIP' bin/alloc-tests.log
+	@$(MAKE) --no-print-directory fuzz-short
 
 # Tests against Debian's memcached and libmemcached-tools (installed when missing).
 interop:
@@ -38,15 +40,21 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-# Short fuzzing session of every protocol parser, then of whole connections
-# (text and binary streams through the server).
+# Every fuzz target (package:Name), each with a seed corpus committed under
+# its package's testdata/fuzz/.
+FUZZ_PARSERS := protocol:FuzzTextLine protocol:FuzzUDPHeader protocol:FuzzBinaryRequest protocol:FuzzMetaFlags
+FUZZ_WHOLE   := server:FuzzText server:FuzzBinary store:FuzzStoreOps
+
+# Three seconds of each fuzz target (part of `make test`).
+fuzz-short:
+	GO=$(GO) bash scripts/fuzz.sh 3s $(FUZZ_PARSERS) $(FUZZ_WHOLE)
+
+# A longer session: every protocol parser, then whole connections (text and
+# binary streams through the server) and the store's operation sequences
+# against its model.
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzTextLine -fuzztime 20s ./protocol/
-	$(GO) test -run '^$$' -fuzz FuzzUDPHeader -fuzztime 20s ./protocol/
-	$(GO) test -run '^$$' -fuzz FuzzBinaryRequest -fuzztime 20s ./protocol/
-	$(GO) test -run '^$$' -fuzz FuzzMetaFlags -fuzztime 20s ./protocol/
-	$(GO) test -run '^$$' -fuzz FuzzText -fuzztime 45s ./server/
-	$(GO) test -run '^$$' -fuzz FuzzBinary -fuzztime 45s -fuzzminimizetime 3s ./server/
+	GO=$(GO) bash scripts/fuzz.sh 20s $(FUZZ_PARSERS)
+	GO=$(GO) bash scripts/fuzz.sh 45s $(FUZZ_WHOLE)
 
 clean:
 	rm -rf bin

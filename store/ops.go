@@ -252,7 +252,17 @@ func (s *Store) concat(r *Request) (Result, uint64, error) {
 			sh.mu.Unlock()
 			return NotStored, 0, nil
 		}
-		oldN, oldFlags := s.hdrAt(old).nbytes(), s.hdrAt(old).flags()
+		oh := s.hdrAt(old)
+		oldN, oldFlags := oh.nbytes(), oh.flags()
+		if r.CAS != 0 && oh.cas() != r.CAS {
+			// memcached compares the CAS before it allocates the
+			// combined item: EXISTS even when that would be too large.
+			if c := s.classFor(ItemSize(len(r.Key), oldN+len(r.Value))); c != nil {
+				sh.st.perClass[c.sc.ID].cmdSet++
+			}
+			sh.mu.Unlock()
+			return Exists, 0, nil
+		}
 		if !s.ItemSizeOK(len(r.Key), oldFlags, oldN+len(r.Value)) {
 			// memcached cannot allocate an item past -I either.
 			sh.mu.Unlock()
@@ -273,7 +283,7 @@ func (s *Store) concat(r *Request) (Result, uint64, error) {
 			s.freeBusy(l)
 			return NotStored, 0, nil
 		}
-		oh := s.hdrAt(cur)
+		oh = s.hdrAt(cur)
 		if oh.nbytes() != oldN || oh.flags() != oldFlags {
 			sh.mu.Unlock()
 			s.freeBusy(l)
@@ -386,10 +396,10 @@ func (s *Store) Arith(r *ArithRequest, out *ArithResult) (Result, error) {
 			out.Value, out.Exptime, out.Created = r.Initial, r.Exptime, true
 			return Stored, nil
 		}
-		// memcached's do_add_delta order: an empty value is non-numeric,
-		// then the CAS is compared, then the number parsed.
+		// memcached's do_add_delta order: an empty or chunked value is
+		// non-numeric, then the CAS is compared, then the number parsed.
 		it := s.hdrAt(l)
-		if it.nbytes() == 0 {
+		if it.nbytes() == 0 || s.memcachedSize(it.nkey(), it.flags(), it.nbytes()) > memcachedChunkMax {
 			sh.mu.Unlock()
 			return NotStored, ErrNonNumeric
 		}

@@ -218,6 +218,17 @@ func TestAppendPastItemSizeLimit(t *testing.T) {
 		}
 		ts.mustGet("big", big)
 	}
+	// The CAS is compared first, as memcached does before allocating.
+	cas := ts.mustGet("big", big).cas
+	for _, tc := range []struct {
+		cas  uint64
+		want Result
+	}{{cas + 1, Exists}, {cas, NotStored}} {
+		if res, _, err := ts.store(ModeAppend, "big", "y", 0, 0, tc.cas); err != nil || res != tc.want {
+			t.Fatalf("append past -I with CAS %d (item's %d): %v, %v; want %v", tc.cas, cas, res, err, tc.want)
+		}
+	}
+	ts.mustGet("big", big)
 	// Non-zero flags on the old item count too.
 	ts.setX("f", repeat("x", 1048510+2), 5, 0) // key "f" is 2 bytes shorter than "big"
 	if res, _, _ := ts.store(ModeAppend, "f", "y", 0, 0, 0); res != NotStored {
@@ -266,6 +277,11 @@ func TestArith(t *testing.T) {
 		{"negative", "-1", true, 1, 0, "-1", ErrNonNumeric},
 		{"negative decr", "-5", false, 1, 0, "-5", ErrNonNumeric},
 		{"overflowing number", "18446744073709551616", true, 1, 0, "18446744073709551616", ErrNonNumeric},
+		// memcached chunks an item past its 512 KB slab_chunk_max and
+		// refuses incr/decr on it; with key "n" and flags that is a value
+		// past 524224 bytes.
+		{"largest unchunked number", "1" + repeat(" ", 524223), true, 1, 2, "2" + repeat(" ", 524223), nil},
+		{"chunked number", "1" + repeat(" ", 524224), true, 1, 0, "1" + repeat(" ", 524224), ErrNonNumeric},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -208,9 +208,15 @@ func (s *Store) nextCAS() uint64 {
 
 // ItemSizeOK reports whether an item would be accepted by the size limit,
 // computed as memcached does (so that the same values are refused): its
-// 48-byte header, 8-byte CAS, key plus NUL, 4 bytes of non-zero flags, and
-// the value plus CRLF must fit -I.
+// memcachedSize must fit -I.
 func (s *Store) ItemSizeOK(nkey int, flags uint32, nbytes int) bool {
+	return s.memcachedSize(nkey, flags, nbytes) <= s.opts.MaxItemSize
+}
+
+// memcachedSize is the size memcached accounts for an item (ITEM_ntotal):
+// its 48-byte header, 8-byte CAS (unless -C), key plus NUL, 4 bytes of
+// non-zero flags, and the value plus CRLF.
+func (s *Store) memcachedSize(nkey int, flags uint32, nbytes int) int {
 	total := 48 + nkey + 1 + nbytes + 2
 	if !s.opts.NoCAS {
 		total += 8
@@ -218,5 +224,10 @@ func (s *Store) ItemSizeOK(nkey int, flags uint32, nbytes int) bool {
 	if flags != 0 {
 		total += 4
 	}
-	return total <= s.opts.MaxItemSize
+	return total
 }
+
+// memcachedChunkMax is memcached's slab_chunk_max, half its 1 MB slab page
+// whatever -I is: a larger item is chunked there, and incr and decr refuse
+// a chunked item as non-numeric.
+const memcachedChunkMax = 512 << 10
