@@ -32,6 +32,14 @@
 //     writer did not store (the exact rule, stale reads after a ring change
 //     included, is at checkFaultHistory; TestClientFaultsRule tests it), and
 //     no goroutine is left behind.
+//   - TestHostile (Linux): misbehaving clients (slowloris, endless lines,
+//     huge declared sizes, clients that never read, connection storms, more
+//     connections than -c, half-closed sockets, random bytes, 10 000
+//     connections, all at once) against memcached and gocached in turn,
+//     with a canary and a writer measuring what honest clients see; its
+//     bounds are the const block of hostile_test.go, its table is
+//     RELIABILITY.md. The test binary doubles as the honest clients'
+//     process (TestMain, hostile_honest_test.go).
 //
 // Every file carries the `interop` build tag, so `go test ./...` ignores the
 // package; run it with scripts/interop.sh or
@@ -46,4 +54,5 @@
 //	DIFF_SEED     seed of the differential generator (default: time based, logged)
 //	DIFF_N        commands per differential run (default 3000)
 //	DIFF_TRACE    file to which every differential exchange is written
+//	HOSTILE_REPORT  file to which TestHostile writes RELIABILITY.md
 package interop
