@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/gocached
 ARGS    ?= -p 11211 -m 64 -v
 
-.PHONY: build run test race interop bench lint fuzz fuzz-short clean
+.PHONY: build run test race interop reliability bench lint fuzz fuzz-short clean
 
 build:
 	$(GO) build -o $(BIN) .
@@ -28,6 +28,13 @@ test:
 # Tests against Debian's memcached and libmemcached-tools (installed when missing).
 interop:
 	bash scripts/interop.sh
+
+# The hostile-client suite (TestHostile, interop/hostile_*_test.go): every
+# misbehaving-client scenario against memcached 1.6.18 and gocached in one
+# run; rewrites RELIABILITY.md. About 4 minutes. Not part of CI until
+# gocached passes every row (issue 9; RELIABILITY.md lists the failures).
+reliability:
+	EXTRA_TAGS=reliability HOSTILE_REPORT=$(CURDIR)/RELIABILITY.md bash scripts/interop.sh -run TestHostile -timeout 14m
 
 # gocached side by side with memcached 1.6.18 (gocached bench, memcslap,
 # memcaslap); rewrites the results table in BENCHMARKS.md. BENCH_GO=1 adds

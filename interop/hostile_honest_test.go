@@ -1,4 +1,4 @@
-//go:build interop && linux
+//go:build interop && reliability && linux
 
 package interop
 

@@ -1,4 +1,4 @@
-//go:build interop && linux
+//go:build interop && reliability && linux
 
 package interop
 
@@ -18,12 +18,15 @@ func writeHostileReport(path string, rows []*runResult, took time.Duration, load
 	var b strings.Builder
 	b.WriteString(`# Reliability: gocached and memcached under hostile clients
 
-This file is written by TestHostile (interop/hostile_test.go); rerun it with
+This file is written by TestHostile (interop/hostile_test.go, build tags
+interop and reliability); rerun it with
 
 ` + "```sh" + `
-go build -o bin/gocached .
-HOSTILE_REPORT=$PWD/RELIABILITY.md GOCACHED_BIN=$PWD/bin/gocached go test -tags interop -count=1 -run TestHostile -timeout 10m ./interop/
+make reliability
 ` + "```" + `
+
+(which installs memcached when missing, builds bin/gocached and runs
+` + "`HOSTILE_REPORT=$PWD/RELIABILITY.md go test -tags 'interop reliability' -run TestHostile ./interop/`" + `).
 
 Each scenario starts a fresh server, memcached 1.6.18 (Debian's) first and
 then gocached, as built binaries with the same flags, and fills it past its

@@ -56,4 +56,5 @@ go build -o bin/gocached .
 export GOCACHED_BIN="$repo/bin/gocached"
 
 # Each server is started by the tests themselves; -timeout bounds the whole run.
-exec go test -tags interop -count=1 -timeout 8m -v ./interop/... "$@"
+# EXTRA_TAGS=reliability adds the hostile-client suite (make reliability).
+exec go test -tags "interop ${EXTRA_TAGS:-}" -count=1 -timeout 8m -v ./interop/... "$@"

@@ -153,6 +153,15 @@ func (c *conn) binNext() {
 		c.s.stats.connYields.Add(1)
 		c.binWriteBounded()
 		runtime.Gosched()
+		return
+	}
+	if len(c.out)-b.mark >= replyBound {
+		// memcached holds up to -R replies by reference; copies of big
+		// values must not pile up that long: this is a write point too.
+		// (The one difference: a bad magic byte before memcached's next
+		// write point would have dropped these replies.)
+		c.binMarkWritten()
+		c.binWriteBounded()
 	}
 }
 

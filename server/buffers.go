@@ -27,8 +27,9 @@ const (
 	// connections that keep getting or setting big values reuse them
 	// rather than allocate per request; at most bigFreeMax bytes of them
 	// are kept free. Larger ones are allocated and dropped.
-	bigClasses = 8
-	bigFreeMax = 4 << 20
+	bigClasses  = 8
+	bigFreeMax  = 4 << 20
+	bigGrowFrom = bufSize << bigClasses // 4 MB: read buffers grow by half from here on
 )
 
 // bufferPool hands out the 16 KB buffers every connection reads into and

@@ -319,6 +319,11 @@ func (c *conn) prepareRead() error {
 	}
 	if len(c.rbuf)-c.r < want || c.w == len(c.rbuf) {
 		size := 2 * len(c.rbuf)
+		if len(c.rbuf) >= bigGrowFrom {
+			// Past the pooled sizes (an endless get line) grow by half:
+			// old and new buffer are both alive while it is copied.
+			size = len(c.rbuf) + len(c.rbuf)/2
+		}
 		if size < want {
 			size = want
 		}
