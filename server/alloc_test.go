@@ -119,7 +119,9 @@ func TestBigValuesDoNotAllocate(t *testing.T) {
 			}
 		}
 	}
-	requireNoAllocs(t, run, 20, 200, len(ex), 1<<20)
+	// A few buffers of a class first needed during the run may still be
+	// allocated once; per request it would be hundreds of megabytes.
+	requireNoAllocs(t, run, 20, 200, len(ex), 8<<20)
 }
 
 // binaryGet is a binary protocol GET request for key.
