@@ -66,6 +66,8 @@ type conn struct {
 
 	bin *binState // binary protocol state (binary.go), nil until binary is spoken
 
+	gs getStream // a long get line being looked up as it arrives (getstream.go)
+
 	udp *udpReader // set on a UDP pseudo-connection (udp.go), else nil
 
 	reqs int // commands since the last yield
@@ -150,7 +152,7 @@ func (c *conn) finish() {
 
 // parkable: the connection is between requests, holding nothing.
 func (c *conn) parkable() bool {
-	return c.r == c.w && c.need == 0 && c.swallow == 0 && len(c.out) == 0 && c.authLen == 0 &&
+	return c.r == c.w && c.need == 0 && c.swallow == 0 && len(c.out) == 0 && c.authLen == 0 && !c.gs.active &&
 		(c.bin == nil || len(c.bin.held) == 0)
 }
 
@@ -165,13 +167,13 @@ func (c *conn) loop() (parked bool) {
 	var total, drained int64 = 0, -1
 	var idleFrom time.Time // when the idle_timeout deadline was last set
 	for {
-		if idle > 0 && c.r == c.w {
+		if idle > 0 && c.r == c.w && !c.gs.active {
 			idleFrom = time.Now()
 			_ = c.nc.SetReadDeadline(idleFrom.Add(idle))
 		}
 		// Checked after setting the idle deadline, so that a wake from
 		// Shutdown is never overwritten by it.
-		if c.s.shutting.Load() && c.r == c.w {
+		if c.s.shutting.Load() && c.r == c.w && !c.gs.active {
 			return false
 		}
 		n, err := c.fill()
@@ -200,7 +202,7 @@ func (c *conn) loop() (parked bool) {
 			}
 			var ne net.Error
 			timeout := errors.As(err, &ne) && ne.Timeout()
-			if timeout && c.s.shutting.Load() && (c.r != c.w || c.swallow > 0) {
+			if timeout && c.s.shutting.Load() && (c.r != c.w || c.swallow > 0 || c.gs.active) {
 				// Shutdown woke us in the middle of a request: let it
 				// arrive while it makes progress.
 				if total == drained {
@@ -407,6 +409,10 @@ func (c *conn) markWritten() {
 // protocol holds back (binState.held) are not among them: their items stay
 // pinned.
 func (c *conn) flush() error {
+	if c.gs.active && len(c.out)-c.gs.start < replyBound {
+		return c.flushBeforeGet()
+	}
+	c.gs.start = 0
 	if c.bin == nil || len(c.bin.held) == 0 {
 		c.markWritten()
 	}
@@ -428,6 +434,23 @@ func (c *conn) flush() error {
 	return err
 }
 
+// flushBeforeGet writes the replies before a streamed get's and keeps its
+// own pending: a too-long key later in its line drops them (getstream.go).
+func (c *conn) flushBeforeGet() error {
+	n := c.gs.start
+	if n == 0 {
+		return nil
+	}
+	c.state.Store(stateWrite)
+	c.account()
+	m, err := c.nc.Write(c.out[:n])
+	c.s.stats.bytesWritten.Add(c.id, uint64(m))
+	c.s.stats.writes.Add(c.id, 1)
+	c.out = c.out[:copy(c.out, c.out[n:])]
+	c.gs.start = 0
+	return err
+}
+
 // writeIfFull writes the pending replies once they pass replyBound, so
 // that a client that does not read stalls in its own write and is no longer
 // read from (backpressure). UDP replies are datagrams and are left alone.
@@ -438,7 +461,7 @@ func (c *conn) writeIfFull() (wrote bool, err error) {
 	if err = c.flush(); err != nil {
 		return true, err
 	}
-	if !c.takeOut() {
+	if c.out == nil && !c.takeOut() {
 		return true, errNoReplyBuf
 	}
 	return true, nil

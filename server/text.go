@@ -44,6 +44,19 @@ func (c *conn) process() action {
 			c.need = 0
 			return actMore
 		}
+		if c.gs.active {
+			if !c.streamGet() {
+				if _, err := c.writeIfFull(); err != nil {
+					return actClose
+				}
+				return actMore
+			}
+			c.yield()
+			if _, err := c.writeIfFull(); err != nil {
+				return actClose
+			}
+			continue
+		}
 		buf := c.rbuf[c.r:c.w]
 		if c.need > len(buf) {
 			return actMore
@@ -51,8 +64,13 @@ func (c *conn) process() action {
 		c.need = 0
 		line, n, ok := protocol.Line(buf)
 		if !ok {
-			if len(buf) > protocol.LineLimit && !protocol.LineMayGrow(buf) {
+			mayGrow := protocol.LineMayGrow(buf)
+			if len(buf) > protocol.LineLimit && !mayGrow {
 				return actClose
+			}
+			if mayGrow && len(buf) >= streamGetFrom && c.udp == nil {
+				c.startGetStream(buf)
+				continue
 			}
 			return actMore
 		}
