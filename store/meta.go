@@ -38,14 +38,7 @@ func (i *Item) KeyBinary() bool { return i.it.iflags()&flagKeyBinary != 0 }
 // (ITEM_ntotal): its 48-byte header, CAS, key and NUL, non-zero flags, and
 // the value with CRLF. `me` reports it so that replies match memcached's.
 func (i *Item) MemcachedSize() int {
-	n := 48 + i.it.nkey() + 1 + i.it.nbytes() + 2
-	if !i.s.opts.NoCAS {
-		n += 8
-	}
-	if i.it.flags() != 0 {
-		n += 4
-	}
-	return n
+	return i.s.memcachedSize(i.it.nkey(), i.it.flags(), i.it.nbytes())
 }
 
 // MemcachedClass is the slab class memcached would keep an item of
