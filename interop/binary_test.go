@@ -535,7 +535,7 @@ func TestBinaryDifferential(t *testing.T) {
 			}
 			for i := 0; i < n/5; i++ {
 				name, batch := g.batch()
-				p.check(fmt.Sprintf("random batch %d (%s)", i, name), 500*time.Millisecond, batch)
+				p.check(fmt.Sprintf("random batch %d (%s) of DIFF_SEED=%d DIFF_N=%d", i, name, seed, n), 500*time.Millisecond, batch)
 			}
 			if p.bad > 0 {
 				t.Errorf("%d differences", p.bad)
