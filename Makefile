@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/gocached
 ARGS    ?= -p 11211 -m 64 -v
 
-.PHONY: build run test race interop bench lint fuzz clean
+.PHONY: build run test race interop soak bench lint fuzz clean
 
 build:
 	$(GO) build -o $(BIN) .
@@ -26,6 +26,13 @@ test:
 # Tests against Debian's memcached and libmemcached-tools (installed when missing).
 interop:
 	bash scripts/interop.sh
+
+# Long runs of the differential tests (text, meta, many interleaved
+# connections, pipelines, binary), a new seed every round, for SOAK_MINUTES
+# (default 30); stops at the first failure and prints its seed. Not run by
+# CI (.ci/run). See scripts/soak.sh for SOAK_SEED, SOAK_N, SOAK_CONNS.
+soak:
+	bash scripts/soak.sh
 
 # gocached side by side with memcached 1.6.18 (gocached bench, memcslap,
 # memcaslap); rewrites the results table in BENCHMARKS.md. BENCH_GO=1 adds

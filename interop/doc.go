@@ -30,6 +30,10 @@
 //     (client.Ketama against libmemcached and nutcracker), TestClientTwemproxy,
 //     TestClientMemcached, TestClientFailover, TestClientDiscovery.
 //
+// `make soak` (scripts/soak.sh) runs the differential tests round after
+// round with new seeds for SOAK_MINUTES; a failure prints its DIFF_SEED,
+// DIFF_N and DIFF_CONNS.
+//
 // Every file carries the `interop` build tag, so `go test ./...` ignores the
 // package; run it with scripts/interop.sh or
 //
