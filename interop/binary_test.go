@@ -600,7 +600,17 @@ func (g *bpGen) one() (string, []byte) {
 	case 0x0e, 0x0f, 0x19, 0x1a:
 		val = g.value()
 	case 0x05, 0x06, 0x15, 0x16:
-		e := be.BigEndian.AppendUint64(nil, []uint64{1, 7, 1 << 63, 1<<64 - 1}[g.r.IntN(4)])
+		// Huge deltas only for decr (which floors at 0): an incr could
+		// leave a number of 2^63 or more, and memcached 1.6.18 parses
+		// those with a strchr for '-' that runs past the value into stale
+		// slab memory, so its next incr/decr of the key may answer
+		// non-numeric or not (see numericValues). The hand-written cases
+		// cover such numbers on a fresh server.
+		deltas := []uint64{1, 7, 1 << 63, 1<<64 - 1}
+		if op == 0x05 || op == 0x15 {
+			deltas = []uint64{1, 7, 100, 1000}
+		}
+		e := be.BigEndian.AppendUint64(nil, deltas[g.r.IntN(4)])
 		e = be.BigEndian.AppendUint64(e, g.r.Uint64N(100))
 		e = be.BigEndian.AppendUint32(e, []uint32{0, 0xffffffff, 1000}[g.r.IntN(3)])
 		ext = string(e)

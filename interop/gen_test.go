@@ -649,7 +649,8 @@ func (g *gen) meta() command {
 	case "md":
 		pool = []string{"q", "C" + pick(g, casPlaceholder, "1"), "I", "T" + g.ttl(), "k", g.opaque()}
 	case "ma":
-		pool = []string{"N" + g.ttl(), "J" + pick(g, "0", "5", "18446744073709551615"), "D" + pick(g, "1", "7", "100", "x"),
+		// No J of 2^63 or more: see numericValues.
+		pool = []string{"N" + g.ttl(), "J" + pick(g, "0", "5", "4294967296"), "D" + pick(g, "1", "7", "100", "x"),
 			"M" + pick(g, "I", "D", "+", "-", "X"), "q", "v", "c", "k", g.opaque(), "C" + pick(g, casPlaceholder, "1"), "T" + g.ttl()}
 	}
 	var flags []string
