@@ -305,8 +305,15 @@ func casStore(kind, key, val, suffix string) command {
 	return c
 }
 
-// smallValue is a plain value for the scenarios (no 'm', no upper case).
-func (ig *igen) smallValue() string { return ig.g.word(1, 12) }
+// smallValue is a plain value for the scenarios (no 'm', no upper case),
+// never only spaces (see gen.value).
+func (ig *igen) smallValue() string {
+	v := ig.g.word(1, 12)
+	if strings.TrimLeft(v, " ") == "" {
+		v = "x" + v
+	}
+	return v
+}
 
 // read is a retrieval of key in one of the text or meta forms.
 func (ig *igen) read(kind, key string) command {
