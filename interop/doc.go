@@ -13,6 +13,11 @@
 //     text and meta commands (see gen_test.go) to memcached and to gocached
 //     and requires byte-identical replies per command (CAS uniques are
 //     normalised to ordinals);
+//   - TestDifferentialInterleaved, the same comparison over DIFF_CONNS
+//     connections per server: one seeded sequence of (connection, command)
+//     sent one command at a time, with scenarios whose effects cross
+//     connections (store on one, cas/incr/delete on others, commands left
+//     half written while others change their key);
 //   - TestPipeline, the same comparison with many commands in one write;
 //   - TestEdgeCases, a table of hand-written probes whose expected replies
 //     were observed on memcached 1.6.18 (edgecases_test.go);
@@ -42,6 +47,10 @@
 //     RELIABILITY.md. The test binary doubles as the honest clients'
 //     process (TestMain, hostile_honest_test.go).
 //
+// `make soak` (scripts/soak.sh) runs the differential tests round after
+// round with new seeds for SOAK_MINUTES; a failure prints its DIFF_SEED,
+// DIFF_N and DIFF_CONNS.
+//
 // Every file carries the `interop` build tag, so `go test ./...` ignores the
 // package; run it with scripts/interop.sh or
 //
@@ -54,6 +63,7 @@
 //	              harness itself: memcached against memcached must agree)
 //	DIFF_SEED     seed of the differential generator (default: time based, logged)
 //	DIFF_N        commands per differential run (default 3000)
+//	DIFF_CONNS    connections per server in TestDifferentialInterleaved (default 12)
 //	DIFF_TRACE    file to which every differential exchange is written
 //	HOSTILE_REPORT  file to which TestHostile writes RELIABILITY.md
 package interop

@@ -35,6 +35,12 @@ func setN(key string, flags string, n int) string {
 	return "set " + key + " " + flags + " 0 " + strconv.Itoa(n) + "\r\n" + strings.Repeat("z", n) + "\r\n"
 }
 
+// setNumber is "set KEY 0 0 N\r\n" followed by the number 1 written with N
+// digits (leading zeros) and "\r\n".
+func setNumber(key string, n int) string {
+	return "set " + key + " 0 0 " + strconv.Itoa(n) + "\r\n" + strings.Repeat("0", n-1) + "1\r\n"
+}
+
 // memcached's item size: 48 header + 8 CAS + key+1 + 4 if flags != 0 +
 // data+2; items above -I are refused. So with -I 1m (1048576) and key "k":
 // data 1048516 fits with flags 0, 1048512 with flags != 0.
@@ -220,6 +226,14 @@ func edgeCases() []edgeCase {
 		ec("incr/noreply", "set n 0 0 1\r\n5\r\nincr n 1 noreply\r\nget n\r\n", "STORED\r\nVALUE n 0 1\r\n6\r\nEND\r\n"),
 		ec("incr/changes-cas", "set n 0 0 1\r\n5\r\ngets n\r\nincr n 1\r\ngets n\r\n",
 			"STORED\r\nVALUE n 0 1 #1\r\n5\r\nEND\r\n6\r\nVALUE n 0 1 #2\r\n6\r\nEND\r\n"),
+
+		// memcached keeps an item over slab_chunk_max (512 KB by default,
+		// whatever -I) in chunks, and incr/decr/ma call a chunked value
+		// non-numeric whatever its digits. Key "n", flags 0: 48 + 8 + 2 +
+		// 524228 + 2 = 524288 is the largest unchunked item.
+		ec("incr/largest-unchunked", setNumber("n", 524228)+"incr n 1\r\nmg n s\r\n", "STORED\r\n2\r\nHD s524228\r\n"),
+		ec("incr/chunked-non-numeric", setNumber("n", 524229)+"incr n 1\r\ndecr n 1\r\nma n\r\nmg n s\r\n",
+			"STORED\r\n"+nonNumeric+nonNumeric+nonNumeric+"HD s524229\r\n"),
 
 		// --- append/prepend/add/replace/cas
 		ec("append/keeps-flags", "set k 7 0 1\r\nx\r\nappend k 9 0 1\r\ny\r\nprepend k 3 0 1\r\nw\r\nget k\r\n",

@@ -641,16 +641,17 @@ func (g *gen) meta() command {
 	var pool []string
 	switch verb {
 	case "mg":
-		pool = []string{"s", "v", "f", "c", "k", "h", "q", "u", "O" + g.word(1, 6), "T" + g.ttl(),
+		pool = []string{"s", "v", "f", "c", "k", "h", "q", "u", g.opaque(), "T" + g.ttl(),
 			"N" + g.ttl(), "R" + pick(g, "30", "1000")}
 	case "ms":
 		pool = []string{"T" + g.ttl(), "F" + g.flags(), "C" + pick(g, casPlaceholder, casPlaceholder, "0", "99999"), "I", "q",
-			"O" + g.word(1, 6), "k", "c", "M" + pick(g, "E", "A", "P", "R", "S", "x", "SS")}
+			g.opaque(), "k", "c", "M" + pick(g, "E", "A", "P", "R", "S", "x", "SS")}
 	case "md":
-		pool = []string{"q", "C" + pick(g, casPlaceholder, "1"), "I", "T" + g.ttl(), "k", "O" + g.word(1, 6)}
+		pool = []string{"q", "C" + pick(g, casPlaceholder, "1"), "I", "T" + g.ttl(), "k", g.opaque()}
 	case "ma":
-		pool = []string{"N" + g.ttl(), "J" + pick(g, "0", "5", "18446744073709551615"), "D" + pick(g, "1", "7", "100", "x"),
-			"M" + pick(g, "I", "D", "+", "-", "X"), "q", "v", "c", "k", "O" + g.word(1, 6), "C" + pick(g, casPlaceholder, "1"), "T" + g.ttl()}
+		// No J of 2^63 or more: see numericValues.
+		pool = []string{"N" + g.ttl(), "J" + pick(g, "0", "5", "4294967296"), "D" + pick(g, "1", "7", "100", "x"),
+			"M" + pick(g, "I", "D", "+", "-", "X"), "q", "v", "c", "k", g.opaque(), "C" + pick(g, casPlaceholder, "1"), "T" + g.ttl()}
 	}
 	var flags []string
 	for _, f := range pool {
@@ -702,3 +703,7 @@ func (g *gen) meta() command {
 // ttl is a meta TTL token value: never, expired, or far enough ahead that
 // no clock tick during a run matters.
 func (g *gen) ttl() string { return pick(g, "0", "-1", "100", "3600", "500") }
+
+// opaque is a meta O flag. Its word has no spaces: one would split off
+// the rest as more flags, such as t or l, whose values depend on the clock.
+func (g *gen) opaque() string { return "O" + strings.ReplaceAll(g.word(1, 6), " ", "o") }

@@ -5,8 +5,10 @@
 #   scripts/interop.sh                  # build bin/gocached, run all interop tests
 #   scripts/interop.sh -run TestEdge    # extra arguments go to `go test`
 #
-# Environment (see interop/doc.go): DIFF_SEED, DIFF_N, DIFF_SELF=1 (memcached
-# against memcached: checks the harness), DIFF_TRACE=/path/to/trace.
+# Environment (see interop/doc.go): DIFF_SEED, DIFF_N, DIFF_CONNS (connections
+# per server in TestDifferentialInterleaved), DIFF_SELF=1 (memcached against
+# memcached: checks the harness), DIFF_TRACE=/path/to/trace. scripts/soak.sh
+# (make soak) runs the differential tests for a long time with many seeds.
 #
 # The tests start their own memcached/gocached processes on free 127.0.0.1
 # ports and kill them when done; the system memcached service is never used

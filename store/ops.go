@@ -351,7 +351,8 @@ type ArithResult struct {
 // place, space padded, when it is no longer than the old value and no
 // unwritten reply pins the item. It returns Stored on a hit, NotFound
 // for a missing key (unless Create), Exists on a CAS mismatch, and
-// ErrNonNumeric or ErrNoMemory.
+// ErrNonNumeric (also for an item memcached would keep in chunks, over
+// Options.ChunkMax, whatever its digits) or ErrNoMemory.
 func (s *Store) Arith(r *ArithRequest, out *ArithResult) (Result, error) {
 	key := r.Key
 	h := Hash(key)
@@ -396,10 +397,11 @@ func (s *Store) Arith(r *ArithRequest, out *ArithResult) (Result, error) {
 			out.Value, out.Exptime, out.Created = r.Initial, r.Exptime, true
 			return Stored, nil
 		}
-		// memcached's do_add_delta order: an empty or chunked value is
-		// non-numeric, then the CAS is compared, then the number parsed.
+		// memcached's do_add_delta order: an empty value or one it keeps
+		// in chunks (larger than slab_chunk_max) is non-numeric, then the
+		// CAS is compared, then the number parsed.
 		it := s.hdrAt(l)
-		if it.nbytes() == 0 || s.memcachedSize(it.nkey(), it.flags(), it.nbytes()) > memcachedChunkMax {
+		if it.nbytes() == 0 || s.memcachedSize(it.nkey(), it.flags(), it.nbytes()) > s.opts.ChunkMax {
 			sh.mu.Unlock()
 			return NotStored, ErrNonNumeric
 		}

@@ -329,6 +329,58 @@ func TestArith(t *testing.T) {
 	})
 }
 
+// TestArithChunked: memcached keeps an item larger than slab_chunk_max
+// (ITEM_ntotal: 48 + 8 CAS + key+1 + 4 if flags != 0 + value+2) in chunks,
+// and its incr/decr answer non-numeric for chunked items before looking at
+// the CAS or the digits. Found by comparing with memcached 1.6.18 (-I 1m:
+// a value of 524228 digits under key "n" with flags 0 is incremented,
+// 524229 digits are refused).
+func TestArithChunked(t *testing.T) {
+	number := func(n int) string { return repeat("0", n-1) + "1" }
+	tests := []struct {
+		name    string
+		opts    Options
+		flags   uint32
+		size    int    // value bytes
+		cas     uint64 // ArithRequest.CAS; 999 never matches
+		wantRes Result
+		wantErr error
+	}{
+		{"default limit, largest unchunked", Options{}, 0, 524228, 0, Stored, nil},
+		{"default limit, one byte over", Options{}, 0, 524229, 0, NotStored, ErrNonNumeric},
+		{"flags count 4 bytes", Options{}, 9, 524224, 0, Stored, nil},
+		{"flags count 4 bytes, over", Options{}, 9, 524225, 0, NotStored, ErrNonNumeric},
+		{"-C: no CAS bytes", Options{NoCAS: true}, 0, 524236, 0, Stored, nil},
+		{"-C: no CAS bytes, over", Options{NoCAS: true}, 0, 524237, 0, NotStored, ErrNonNumeric},
+		{"-I 2m keeps the 512 KB default", Options{MaxItemSize: 2 << 20}, 0, 1048000, 0, NotStored, ErrNonNumeric},
+		{"slab_chunk_max 128 KB", Options{MaxItemSize: 256 << 10, ChunkMax: 128 << 10}, 0, 131012, 0, Stored, nil},
+		{"slab_chunk_max 128 KB, over", Options{MaxItemSize: 256 << 10, ChunkMax: 128 << 10}, 0, 131013, 0, NotStored, ErrNonNumeric},
+		{"chunked wins over a CAS mismatch", Options{}, 0, 524229, 999, NotStored, ErrNonNumeric},
+		{"CAS mismatch when not chunked", Options{}, 0, 524228, 999, Exists, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.opts.MaxItemSize > 1<<20 {
+				tc.opts.MemoryLimit = 16 << 20
+			}
+			ts := newTestStore(t, tc.opts)
+			val := number(tc.size)
+			ts.setX("n", val, tc.flags, 0)
+			r := ArithRequest{Key: []byte("n"), Incr: true, Delta: 1, CAS: tc.cas}
+			var out ArithResult
+			res, err := ts.Arith(&r, &out)
+			if res != tc.wantRes || !errors.Is(err, tc.wantErr) {
+				t.Fatalf("incr of %d digits: %v, %v; want %v, %v", tc.size, res, err, tc.wantRes, tc.wantErr)
+			}
+			want := val
+			if res == Stored {
+				want = "2" + repeat(" ", tc.size-1) // in place, space padded
+			}
+			ts.mustGet("n", want)
+		})
+	}
+}
+
 func TestParseUint64Value(t *testing.T) {
 	tests := []struct {
 		in   string

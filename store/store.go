@@ -17,11 +17,18 @@ import (
 // safe for every -m.
 const DefaultGrowthFactor = 1.25
 
+// DefaultChunkMax is memcached's default slab_chunk_max: half its 1 MB slab
+// page, whatever -I. memcached keeps an item larger than slab_chunk_max in
+// chunks, and its incr/decr refuse chunked items as non-numeric; Arith does
+// the same (items are never chunked here).
+const DefaultChunkMax = 512 << 10
+
 // Options configure a Store. Zero values take memcached's defaults, but for
 // the growth factor.
 type Options struct {
 	MemoryLimit  int64   // bytes of item memory (-m)
 	MaxItemSize  int     // largest item (-I); also sets the page size
+	ChunkMax     int     // memcached's slab_chunk_max, bytes (0: DefaultChunkMax); see Arith
 	GrowthFactor float64 // -f
 	MinChunk     int     // -n: smallest key+value space
 	NoEvictions  bool    // -M
@@ -79,6 +86,9 @@ func New(o Options) (*Store, error) {
 	}
 	if o.MaxItemSize <= 0 {
 		o.MaxItemSize = 1 << 20
+	}
+	if o.ChunkMax <= 0 {
+		o.ChunkMax = DefaultChunkMax
 	}
 	if o.GrowthFactor <= 1 {
 		o.GrowthFactor = DefaultGrowthFactor
@@ -213,9 +223,9 @@ func (s *Store) ItemSizeOK(nkey int, flags uint32, nbytes int) bool {
 	return s.memcachedSize(nkey, flags, nbytes) <= s.opts.MaxItemSize
 }
 
-// memcachedSize is the size memcached accounts for an item (ITEM_ntotal):
-// its 48-byte header, 8-byte CAS (unless -C), key plus NUL, 4 bytes of
-// non-zero flags, and the value plus CRLF.
+// memcachedSize is memcached's ITEM_ntotal for an item: its 48-byte
+// header, the 8-byte CAS unless -C, key plus NUL, 4 bytes of non-zero
+// flags, and the value plus CRLF.
 func (s *Store) memcachedSize(nkey int, flags uint32, nbytes int) int {
 	total := 48 + nkey + 1 + nbytes + 2
 	if !s.opts.NoCAS {
@@ -226,8 +236,3 @@ func (s *Store) memcachedSize(nkey int, flags uint32, nbytes int) int {
 	}
 	return total
 }
-
-// memcachedChunkMax is memcached's slab_chunk_max, half its 1 MB slab page
-// whatever -I is: a larger item is chunked there, and incr and decr refuse
-// a chunked item as non-numeric.
-const memcachedChunkMax = 512 << 10
