@@ -295,7 +295,7 @@ func runDaemon(c *cli.Context) error {
 		log.Warn("systemd notify failed", zap.Error(err))
 	}
 
-	wait := waitForStop(srv, sigs, log)
+	wait := waitForStop(srv, cfg.ShutdownTimeout, sigs, log)
 	_ = server.SystemdNotify("STOPPING=1")
 	stop(srv, wait, sigs, log)
 	return nil
@@ -307,8 +307,7 @@ func runDaemon(c *cli.Context) error {
 // once), up to -o shutdown_timeout for SIGTERM, SIGUSR1 and "shutdown
 // graceful". SIGHUP does not stop it: as memcached, it rereads the ascii
 // auth file (a failure keeps the users already loaded).
-func waitForStop(srv *server.Server, sigs <-chan os.Signal, log *zap.Logger) time.Duration {
-	graceful := srv.Config().ShutdownTimeout
+func waitForStop(srv *server.Server, graceful time.Duration, sigs <-chan os.Signal, log *zap.Logger) time.Duration {
 	for {
 		select {
 		case sig := <-sigs:

@@ -150,9 +150,13 @@ func (c *conn) finish() {
 	c.s.forget(c)
 }
 
+// midRequest: part of a request has been read (bytes not yet parsed, or
+// a streamed get line that has not ended).
+func (c *conn) midRequest() bool { return c.r != c.w || c.gs.active }
+
 // parkable: the connection is between requests, holding nothing.
 func (c *conn) parkable() bool {
-	return c.r == c.w && c.need == 0 && c.swallow == 0 && len(c.out) == 0 && c.authLen == 0 && !c.gs.active &&
+	return !c.midRequest() && c.need == 0 && c.swallow == 0 && len(c.out) == 0 && c.authLen == 0 &&
 		(c.bin == nil || len(c.bin.held) == 0)
 }
 
@@ -167,13 +171,13 @@ func (c *conn) loop() (parked bool) {
 	var total, drained int64 = 0, -1
 	var idleFrom time.Time // when the idle_timeout deadline was last set
 	for {
-		if idle > 0 && c.r == c.w && !c.gs.active {
+		if idle > 0 && !c.midRequest() {
 			idleFrom = time.Now()
 			_ = c.nc.SetReadDeadline(idleFrom.Add(idle))
 		}
 		// Checked after setting the idle deadline, so that a wake from
 		// Shutdown is never overwritten by it.
-		if c.s.shutting.Load() && c.r == c.w && !c.gs.active {
+		if c.s.shutting.Load() && !c.midRequest() {
 			return false
 		}
 		n, err := c.fill()
@@ -196,13 +200,11 @@ func (c *conn) loop() (parked bool) {
 		}
 		if err != nil {
 			if err == errReadBufGrow && c.proto == protoText {
-				c.s.stats.bytesWritten.Add(c.id, uint64(len(protocol.ErrNoReadMemory)))
-				_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-				_, _ = c.nc.Write(protocol.ErrNoReadMemory)
+				_ = c.write(protocol.ErrNoReadMemory)
 			}
 			var ne net.Error
 			timeout := errors.As(err, &ne) && ne.Timeout()
-			if timeout && c.s.shutting.Load() && (c.r != c.w || c.swallow > 0 || c.gs.active) {
+			if timeout && c.s.shutting.Load() && (c.midRequest() || c.swallow > 0) {
 				// Shutdown woke us in the middle of a request: let it
 				// arrive while it makes progress.
 				if total == drained {
@@ -420,16 +422,7 @@ func (c *conn) flush() error {
 		c.dropOut()
 		return nil
 	}
-	c.state.Store(stateWrite)
-	c.account() // the replies may have grown the buffer
-	if idle := c.s.cfg.IdleTimeout; idle > 0 {
-		// A client that reads nothing for idle_timeout is dropped, as one
-		// that sends nothing is (memcached only times out the latter).
-		_ = c.nc.SetWriteDeadline(time.Now().Add(idle))
-	}
-	n, err := c.nc.Write(c.out)
-	c.s.stats.bytesWritten.Add(c.id, uint64(n))
-	c.s.stats.writes.Add(c.id, 1)
+	err := c.write(c.out)
 	c.dropOut()
 	return err
 }
@@ -441,13 +434,24 @@ func (c *conn) flushBeforeGet() error {
 	if n == 0 {
 		return nil
 	}
-	c.state.Store(stateWrite)
-	c.account()
-	m, err := c.nc.Write(c.out[:n])
-	c.s.stats.bytesWritten.Add(c.id, uint64(m))
-	c.s.stats.writes.Add(c.id, 1)
+	err := c.write(c.out[:n])
 	c.out = c.out[:copy(c.out, c.out[n:])]
 	c.gs.start = 0
+	return err
+}
+
+// write is the one socket write of replies.
+func (c *conn) write(b []byte) error {
+	c.state.Store(stateWrite)
+	c.account() // the replies may have grown the buffer
+	if idle := c.s.cfg.IdleTimeout; idle > 0 {
+		// A client that reads nothing for idle_timeout is dropped, as one
+		// that sends nothing is (memcached only times out the latter).
+		_ = c.nc.SetWriteDeadline(time.Now().Add(idle))
+	}
+	n, err := c.nc.Write(b)
+	c.s.stats.bytesWritten.Add(c.id, uint64(n))
+	c.s.stats.writes.Add(c.id, 1)
 	return err
 }
 

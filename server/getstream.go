@@ -41,9 +41,6 @@ func (c *conn) startGetStream(buf []byte) {
 	if cas {
 		i++
 	}
-	if c.onGet == nil {
-		c.onGet, c.onGets = c.appendGet, c.appendGets // bound on first use
-	}
 	c.gs = getStream{active: true, cas: cas, start: len(c.out)}
 	c.noreply, c.written = false, false
 	if c.s.verbosity.Load() > 1 {
@@ -133,9 +130,5 @@ func (c *conn) getStreamKey(key []byte) {
 		return
 	}
 	c.gs.keys++
-	fn := c.onGet
-	if c.gs.cas {
-		fn = c.onGets
-	}
-	c.s.store.Get(key, fn)
+	c.s.store.Get(key, c.getFn(c.gs.cas))
 }

@@ -133,8 +133,7 @@ func (c *conn) park() bool {
 		return false
 	}
 	c.parkReq.Store(false)
-	c.dropScratch()
-	c.release()
+	c.release() // (parse scratch went when the last batch was done)
 	ok := false
 	_ = c.rc.Control(func(fd uintptr) {
 		d.mu.Lock()

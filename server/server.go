@@ -168,9 +168,6 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 	return s, nil
 }
 
-// Config is what the server was started with.
-func (s *Server) Config() Config { return s.cfg }
-
 // Store is the server's cache.
 func (s *Server) Store() *store.Store { return s.store }
 

@@ -46,13 +46,9 @@ func (c *conn) process() action {
 		}
 		if c.gs.active {
 			if !c.streamGet() {
-				if _, err := c.writeIfFull(); err != nil {
-					return actClose
-				}
-				return actMore
+				return actMore // the read loop's flush bounds the get's pending replies
 			}
-			c.yield()
-			if _, err := c.writeIfFull(); err != nil {
+			if !c.commandDone() {
 				return actClose
 			}
 			continue
@@ -90,14 +86,18 @@ func (c *conn) process() action {
 		if c.udp != nil {
 			c.textCommandDone(act)
 		}
-		if act == actClose {
-			return actClose
-		}
-		c.yield()
-		if _, err := c.writeIfFull(); err != nil {
+		if act == actClose || !c.commandDone() {
 			return actClose
 		}
 	}
+}
+
+// commandDone ends a text command: the -R yield, and the write once the
+// replies pass their bound; false when that write failed.
+func (c *conn) commandDone() bool {
+	c.yield()
+	_, err := c.writeIfFull()
+	return err == nil
 }
 
 // dispatch runs one command line of n bytes (terminator included). done is
@@ -199,19 +199,24 @@ func (c *conn) appendGets(v *store.View) {
 	c.out = protocol.AppendValue(c.out, v.Key, v.Flags, v.Value, true, v.CAS)
 }
 
+// getFn is the store callback that appends a get (or gets) reply.
+func (c *conn) getFn(withCAS bool) func(*store.View) {
+	if c.onGet == nil {
+		c.onGet, c.onGets = c.appendGet, c.appendGets // bound on first use: a method value allocates
+	}
+	if withCAS {
+		return c.onGets
+	}
+	return c.onGet
+}
+
 // cmdGet is get, gets, gat and gats with any number of keys.
 func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
 	if t.Count() < 3 {
 		c.reply(protocol.Error)
 		return actMore
 	}
-	if c.onGet == nil {
-		c.onGet, c.onGets = c.appendGet, c.appendGets // bound on first use
-	}
-	fn := c.onGet
-	if withCAS {
-		fn = c.onGets
-	}
+	fn := c.getFn(withCAS)
 	first := 1
 	var exptime uint32
 	if touch {
