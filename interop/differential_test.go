@@ -227,6 +227,37 @@ func diffSeed(t testing.TB) uint64 {
 
 const maxMismatches = 10
 
+// diffStops counts what a differential loop stops on: maxMismatches
+// mismatches, or 5 exchanges the candidate left without a complete reply.
+type diffStops struct{ mismatches, candTimeouts int }
+
+// check judges one exchange: the reference's missing reply (a harness bug)
+// is reported with refMissing, a mismatch with describe (given its
+// ordinal), the candidate's missing reply counted; true when the loop must
+// stop. where ends the stop messages (the replay line, say).
+func (d *diffStops) check(t *testing.T, ra, rb result, na, nb, candName, where string, refMissing func() string, describe func(n int) string) bool {
+	t.Helper()
+	if ra.timeout {
+		t.Error(refMissing())
+	}
+	if na != nb {
+		d.mismatches++
+		t.Error(describe(d.mismatches))
+		if d.mismatches >= maxMismatches {
+			t.Errorf("stopping after %d mismatches%s", d.mismatches, where)
+			return true
+		}
+	}
+	if rb.timeout {
+		d.candTimeouts++
+		if d.candTimeouts >= 5 {
+			t.Errorf("stopping: %s gave no complete reply %d times%s", candName, d.candTimeouts, where)
+			return true
+		}
+	}
+	return false
+}
+
 // TestDifferential sends one seeded stream of commands to memcached and to
 // gocached (one connection each, a sentinel after every command) and
 // requires byte-identical replies, CAS uniques normalised.
@@ -266,7 +297,7 @@ func runDifferential(t *testing.T, ref, cand binary, flags []string, limit int, 
 	p := newPair(t, ref, cand, flags)
 	g := newGen(seed, limit, false)
 	kinds := map[string]int{}
-	mismatches, candTimeouts := 0, 0
+	var stops diffStops
 	start := time.Now()
 	const budget = 3 * time.Minute
 	i := 0
@@ -281,32 +312,23 @@ func runDifferential(t *testing.T, ref, cand binary, flags []string, limit int, 
 		if trace != nil {
 			fmt.Fprintf(trace, "#%d %s\n> %q\nA %q\nB %q\n", i, cmd.kind, cmd.wire(), na, nb)
 		}
-		if ra.timeout {
-			t.Errorf("seed %d #%d: reference memcached gave no complete reply to %q (harness bug?): %q",
+		refMissing := func() string {
+			return fmt.Sprintf("seed %d #%d: reference memcached gave no complete reply to %q (harness bug?): %q",
 				seed, i, clip(cmd.wire(), 300), clip(na, 300))
 		}
-		if na != nb {
-			mismatches++
-			t.Errorf("mismatch %d: index %d, kind %s, generator seed %d (rerun: DIFF_SEED=%d -run '%s')\ncommand:   %q\nmemcached: %q\n%s: %q",
-				mismatches, i, cmd.kind, seed, seed-seedOffset(t), t.Name(), clip(cmd.wire(), 400),
+		describe := func(m int) string {
+			return fmt.Sprintf("mismatch %d: index %d, kind %s, generator seed %d (rerun: DIFF_SEED=%d -run '%s')\ncommand:   %q\nmemcached: %q\n%s: %q",
+				m, i, cmd.kind, seed, seed-seedOffset(t), t.Name(), clip(cmd.wire(), 400),
 				clip(na, 600), p.b.srv.name, clip(nb, 600))
-			if mismatches >= maxMismatches {
-				t.Errorf("stopping after %d mismatches", mismatches)
-				break
-			}
 		}
-		if rb.timeout {
-			candTimeouts++
-			if candTimeouts >= 5 {
-				t.Errorf("stopping: %s gave no complete reply %d times", p.b.srv.name, candTimeouts)
-				break
-			}
+		if stops.check(t, ra, rb, na, nb, p.b.srv.name, "", refMissing, describe) {
+			break
 		}
 		if !p.b.srv.alive() {
 			t.Fatalf("%s died at command %d (%q); output:\n%s", p.b.srv.name, i, clip(cmd.wire(), 300), p.b.srv.out.String())
 		}
 	}
-	t.Logf("%d commands in %v, %d mismatches; coverage: %s", i, time.Since(start).Round(time.Millisecond), mismatches, coverage(kinds))
+	t.Logf("%d commands in %v, %d mismatches; coverage: %s", i, time.Since(start).Round(time.Millisecond), stops.mismatches, coverage(kinds))
 }
 
 // seedOffset returns how much the subtest's seed was shifted from

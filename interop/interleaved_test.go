@@ -156,7 +156,7 @@ func runInterleaved(t *testing.T, ref, cand binary, flags []string, limit int, s
 			seed-seedOffset(t), n, conns, t.Name())}
 	g := newIGen(seed, limit, conns)
 	kinds := map[string]int{}
-	mismatches, candTimeouts := 0, 0
+	var stops diffStops
 	start := time.Now()
 	budget := 3*time.Minute + time.Duration(n)*time.Millisecond
 	i := 0
@@ -173,33 +173,24 @@ func runInterleaved(t *testing.T, ref, cand binary, flags []string, limit int, s
 		}
 		history := strings.Join(r.recent, "\n")
 		r.remember(i, s, na, nb)
-		if ra.timeout {
-			t.Errorf("seed %d step %d conn %d: reference memcached gave no complete reply to %q (harness bug?): %q\nreplay: %s",
+		refMissing := func() string {
+			return fmt.Sprintf("seed %d step %d conn %d: reference memcached gave no complete reply to %q (harness bug?): %q\nreplay: %s",
 				seed, i, s.conn, clip(s.cmd.wire(), 300), clip(na, 300), r.replay)
 		}
-		if na != nb {
-			mismatches++
-			t.Errorf("mismatch %d: step %d, conn %d of %d, kind %s, generator seed %d\nreplay: %s\ncommand:   %q\nmemcached: %q\n%s: %q\nprevious steps (conn, command -> memcached's reply):\n%s",
-				mismatches, i, s.conn, conns, s.cmd.kind, seed, r.replay, clip(s.cmd.wire(), 400),
+		describe := func(m int) string {
+			return fmt.Sprintf("mismatch %d: step %d, conn %d of %d, kind %s, generator seed %d\nreplay: %s\ncommand:   %q\nmemcached: %q\n%s: %q\nprevious steps (conn, command -> memcached's reply):\n%s",
+				m, i, s.conn, conns, s.cmd.kind, seed, r.replay, clip(s.cmd.wire(), 400),
 				clip(na, 600), sb.name, clip(nb, 600), history)
-			if mismatches >= maxMismatches {
-				t.Errorf("stopping after %d mismatches", mismatches)
-				break
-			}
 		}
-		if rb.timeout {
-			candTimeouts++
-			if candTimeouts >= 5 {
-				t.Errorf("stopping: %s gave no complete reply %d times (replay: %s)", sb.name, candTimeouts, r.replay)
-				break
-			}
+		if stops.check(t, ra, rb, na, nb, sb.name, " (replay: "+r.replay+")", refMissing, describe) {
+			break
 		}
 		if !sb.alive() {
 			t.Fatalf("%s died at step %d (conn %d, %q); replay: %s\noutput:\n%s", sb.name, i, s.conn, clip(s.cmd.wire(), 300), r.replay, sb.out.String())
 		}
 	}
 	t.Logf("%d steps over %d connections in %v, %d mismatches; coverage: %s",
-		i, conns, time.Since(start).Round(time.Millisecond), mismatches, coverage(kinds))
+		i, conns, time.Since(start).Round(time.Millisecond), stops.mismatches, coverage(kinds))
 }
 
 // step is one command of the interleaved stream and the connection it is
