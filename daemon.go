@@ -142,9 +142,11 @@ func parseSize(s string) (int, error) {
 	return n * mult, nil
 }
 
-// configFrom turns the command line into a server.Config.
-func configFrom(c *cli.Context) (server.Config, error) {
-	cfg := server.DefaultConfig()
+// configFrom turns the command line into a server.Config, and names the
+// options it accepted for compatibility that have no effect (the daemon
+// warns of them once).
+func configFrom(c *cli.Context) (cfg server.Config, ignored []string, err error) {
+	cfg = server.DefaultConfig()
 	cfg.Version = memcachedVersion
 	cfg.Port = c.Int("port")
 	cfg.UDPPort = c.Int("udp-port")
@@ -154,7 +156,7 @@ func configFrom(c *cli.Context) (server.Config, error) {
 	cfg.UnixSocket = c.String("unix-socket")
 	mask, err := strconv.ParseUint(c.String("unix-mask"), 8, 32)
 	if err != nil {
-		return cfg, fmt.Errorf("-a: invalid unix mask %q", c.String("unix-mask"))
+		return cfg, nil, fmt.Errorf("-a: invalid unix mask %q", c.String("unix-mask"))
 	}
 	cfg.UnixMask = uint32(mask)
 	cfg.Listen = c.StringSlice("listen")
@@ -162,7 +164,7 @@ func configFrom(c *cli.Context) (server.Config, error) {
 	cfg.MaxConns = c.Int("conn-limit")
 	cfg.Threads = c.Int("threads")
 	if cfg.MaxItemSize, err = parseSize(c.String("max-item-size")); err != nil {
-		return cfg, fmt.Errorf("-I: %w", err)
+		return cfg, nil, fmt.Errorf("-I: %w", err)
 	}
 	cfg.GrowthFactor = c.Float64("slab-growth-factor")
 	cfg.MinChunk = c.Int("slab-min-size")
@@ -171,7 +173,7 @@ func configFrom(c *cli.Context) (server.Config, error) {
 	cfg.NoCAS = c.Bool("disable-cas")
 	cfg.ReqsPerEvent = c.Int("max-reqs-per-event")
 	if cfg.ReqsPerEvent <= 0 {
-		return cfg, errors.New("-R: number of requests per event must be greater than 0")
+		return cfg, nil, errors.New("-R: number of requests per event must be greater than 0")
 	}
 	cfg.Protocol = c.String("protocol")
 	cfg.SASL = c.Bool("enable-sasl")
@@ -179,10 +181,10 @@ func configFrom(c *cli.Context) (server.Config, error) {
 	cfg.AuthFile = c.String("auth-file")
 	if cfg.SASL {
 		if cfg.UDPPort != 0 {
-			return cfg, errors.New("cannot enable UDP while using binary SASL authentication")
+			return cfg, nil, errors.New("cannot enable UDP while using binary SASL authentication")
 		}
 		if cfg.SASLPassFile == "" {
-			return cfg, errors.New("-S needs a password file: --sasl-pwdb FILE or MEMCACHED_SASL_PWDB")
+			return cfg, nil, errors.New("-S needs a password file: --sasl-pwdb FILE or MEMCACHED_SASL_PWDB")
 		}
 		cfg.Protocol = "binary"
 	}
@@ -191,7 +193,7 @@ func configFrom(c *cli.Context) (server.Config, error) {
 	}
 	if spec := c.String("cluster-config"); spec != "" {
 		if cfg.Cluster, err = server.NewClusterConfig(spec); err != nil {
-			return cfg, fmt.Errorf("--cluster-config: %w", err)
+			return cfg, nil, fmt.Errorf("--cluster-config: %w", err)
 		}
 	}
 	cfg.Backlog = c.Int("listen-backlog")
@@ -206,17 +208,17 @@ func configFrom(c *cli.Context) (server.Config, error) {
 			k, v, _ := strings.Cut(kv, "=")
 			opt, ok := extendedOptions[k]
 			if !ok {
-				return cfg, fmt.Errorf("illegal suboption %q", kv)
+				return cfg, nil, fmt.Errorf("illegal suboption %q", kv)
 			}
 			if err := opt.apply(&cfg, v); err != nil {
-				return cfg, fmt.Errorf("-o %s: %w", k, err)
+				return cfg, nil, fmt.Errorf("-o %s: %w", k, err)
 			}
 			if opt.ignored {
-				cfg.Ignored = append(cfg.Ignored, "-o "+k)
+				ignored = append(ignored, "-o "+k)
 			}
 		}
 	}
-	return cfg, cfg.Validate()
+	return cfg, ignored, cfg.Validate()
 }
 
 func newLogger(verbosity int) *zap.Logger {
@@ -237,7 +239,7 @@ func runDaemon(c *cli.Context) error {
 	if c.Args().Len() > 0 {
 		return fmt.Errorf("unexpected argument %q", c.Args().First())
 	}
-	cfg, err := configFrom(c)
+	cfg, ignored, err := configFrom(c)
 	if err != nil {
 		return err
 	}
@@ -256,8 +258,8 @@ func runDaemon(c *cli.Context) error {
 	// As memcached: a write to a closed pipe (a log reader gone) returns
 	// EPIPE instead of killing the daemon.
 	signal.Ignore(syscall.SIGPIPE)
-	if len(cfg.Ignored) > 0 {
-		log.Warn("options accepted but without effect in gocached: " + strings.Join(cfg.Ignored, ", "))
+	if len(ignored) > 0 {
+		log.Warn("options accepted but without effect in gocached: " + strings.Join(ignored, ", "))
 	}
 
 	srv, err := server.New(cfg, log)

@@ -18,7 +18,7 @@ func parse(t *testing.T, args ...string) (got string, cfgErr error) {
 	t.Helper()
 	app := newApp()
 	app.Action = func(c *cli.Context) error {
-		cfg, err := configFrom(c)
+		cfg, _, err := configFrom(c)
 		got = strings.Join([]string{
 			strconv.Itoa(cfg.Port), strconv.Itoa(cfg.MemoryLimitMB), strconv.Itoa(cfg.MaxItemSize),
 			strconv.Itoa(cfg.Threads), strconv.Itoa(cfg.Verbosity), strconv.FormatBool(cfg.NoCAS),
@@ -186,4 +186,22 @@ func TestSIGHUPReloadsAuth(t *testing.T) {
 		t.Fatalf("bob after a failed reload: %q", got)
 	}
 	stopDaemon(t, port, done)
+}
+
+// TestIgnoredOptionsNamed: options accepted for compatibility without
+// effect are named for the start-up warning, in the order given.
+func TestIgnoredOptionsNamed(t *testing.T) {
+	var got []string
+	app := newApp()
+	app.Action = func(c *cli.Context) error {
+		_, ignored, err := configFrom(c)
+		got = ignored
+		return err
+	}
+	if err := app.Run([]string{"gocached", "-o", "modern,idle_timeout=5", "-o", "hash_algorithm=murmur3,resp_obj_mem_limit=8"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "-o modern, -o hash_algorithm, -o resp_obj_mem_limit"; strings.Join(got, ", ") != want {
+		t.Errorf("ignored %q, want %q", strings.Join(got, ", "), want)
+	}
 }

@@ -39,9 +39,6 @@ type Config struct {
 	// ShutdownTimeout bounds how long a graceful stop (SIGTERM, SIGUSR1,
 	// shutdown graceful) waits for requests in flight; -o shutdown_timeout.
 	ShutdownTimeout time.Duration
-	// Ignored lists the options accepted for compatibility that have no
-	// effect; the daemon warns about them once at start.
-	Ignored []string
 
 	SASL         bool   // -S: binary SASL PLAIN required before commands
 	SASLPassFile string // password file for SASL, lines user:password
