@@ -25,9 +25,13 @@ test:
 	@! grep -q -- '--- SKIP' bin/alloc-tests.log
 	@$(MAKE) --no-print-directory fuzz-short
 
-# Tests against Debian's memcached and libmemcached-tools (installed when missing).
+# Tests against Debian's memcached and libmemcached-tools (installed when
+# missing), then memcached 1.6.45's own t/ suite against gocached
+# (scripts/mctest.sh; 1.6.45 is built once by scripts/mc145.sh, cached in
+# ~/.cache/gocached).
 interop:
 	bash scripts/interop.sh
+	bash scripts/mctest.sh
 
 # The hostile-client suite (TestHostile, interop/hostile_*_test.go): every
 # misbehaving-client scenario against memcached 1.6.18 and gocached in one

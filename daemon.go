@@ -51,55 +51,30 @@ func daemonFlags() []cli.Flag {
 		&cli.StringFlag{Name: "sasl-pwdb", EnvVars: []string{"MEMCACHED_SASL_PWDB"}, Usage: "SASL password `FILE`, lines user:password (memcached's MEMCACHED_SASL_PWDB)"},
 		&cli.StringFlag{Name: "auth-file", Aliases: []string{"Y"}, Usage: "ascii authentication `FILE`, lines user:password (forces -B ascii)"},
 		&cli.StringFlag{Name: "cluster-config", Usage: "answer ElastiCache's \"config get cluster\" with `NODES`: host|ip|port or host:port, comma-separated, or @FILE (reread when it changes)"},
+		&cli.BoolFlag{Name: "disable-dumping", Aliases: []string{"X"}, Usage: "disable stats cachedump, stats detail and lru_crawler metadump"},
+		&cli.BoolFlag{Name: "disable-watch", Aliases: []string{"W"}, Usage: "disable the watch command (live logging)"},
+		&cli.StringFlag{Name: "memory-file", Aliases: []string{"e"}, Usage: "memcached's restartable cache: NOT SUPPORTED YET, gocached refuses to start with it"},
+		&cli.BoolFlag{Name: "lock-memory", Aliases: []string{"k"}, Usage: "IGNORED (warns): lock down all paged memory; gocached does not mlock"},
+		&cli.BoolFlag{Name: "enable-coredumps", Aliases: []string{"r"}, Usage: "IGNORED (warns): maximize core file limit; Go writes cores only with GOTRACEBACK=crash"},
+		&cli.BoolFlag{Name: "enable-largepages", Aliases: []string{"L"}, Usage: "IGNORED (warns): large memory pages; Go's runtime uses transparent huge pages as the kernel allows"},
+		&cli.StringFlag{Name: "prefix-delimiter", Aliases: []string{"D"}, Usage: "IGNORED (warns): per-prefix stats (stats detail) are not kept yet"},
+		&cli.IntFlag{Name: "napi-ids", Aliases: []string{"N"}, Usage: "IGNORED (warns): NAPI-id thread selection; Go schedules connections itself"},
+		&cli.BoolFlag{Name: "license", Aliases: []string{"i"}, Usage: "print gocached's and memcached's licence notes and exit"},
 		&cli.StringSliceFlag{Name: "extended", Aliases: []string{"o"}, Usage: "extended options, `KEY[=VALUE][,...]` (see below)"},
 	}
 }
 
-// extendedOption is one -o key; ignored ones are accepted for
-// compatibility and say so.
-type extendedOption struct {
-	apply   func(cfg *server.Config, v string) error
-	help    string
-	ignored bool
-}
+// licenseText is -i's answer (memcached prints its and libevent's).
+const licenseText = `gocached: a memcached-compatible cache daemon, written in Go.
+It reimplements memcached's protocols and flags; it contains no memcached
+or libevent code. memcached is Copyright (c) 2003 Danga Interactive, Inc.,
+BSD licence; see https://github.com/memcached/memcached/blob/master/LICENSE.`
 
-func intOpt(set func(cfg *server.Config, n int)) func(*server.Config, string) error {
-	return func(cfg *server.Config, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("bad value %q", v)
-		}
-		set(cfg, n)
-		return nil
-	}
-}
-
-func noValue(set func(cfg *server.Config)) func(*server.Config, string) error {
-	return func(cfg *server.Config, _ string) error { set(cfg); return nil }
-}
-
-var extendedOptions = map[string]extendedOption{
-	"idle_timeout": {apply: intOpt(func(c *server.Config, n int) { c.IdleTimeout = time.Duration(n) * time.Second }),
-		help: "seconds before an idle connection is closed (0 = never)"},
-	"slab_reassign":    {apply: noValue(func(c *server.Config) { c.SlabReassign = true }), help: "allow moving slab pages between classes (default)"},
-	"no_slab_reassign": {apply: noValue(func(c *server.Config) { c.SlabReassign = false }), help: "never move slab pages between classes"},
-	"slab_automove": {apply: intOpt(func(c *server.Config, n int) { c.SlabAutomove = n }),
-		help: "0 = manual page moves only, 1 = background balancing (default), 2 = balance before every eviction"},
-	"hashpower": {apply: intOpt(func(c *server.Config, n int) { c.HashPower = n }), help: "initial index size as a power of two (default 16)"},
-	"read_buf_mem_limit": {apply: intOpt(func(c *server.Config, n int) { c.ReadBufLimitMB = n }),
-		help: "megabytes of connection read and reply buffers in all (0 = no limit, the default)"},
-	"resp_obj_mem_limit": {apply: func(*server.Config, string) error { return nil },
-		help: "ignored, as by memcached: deprecated, see read_buf_mem_limit", ignored: true},
-	"shutdown_timeout": {apply: intOpt(func(c *server.Config, n int) { c.ShutdownTimeout = time.Duration(n) * time.Second }),
-		help: "gocached: seconds SIGTERM and SIGUSR1 wait for requests in flight before closing (default 10)"},
-	"maxconns_fast":     {apply: noValue(func(*server.Config) {}), help: "reject connections over -c at once (always on)"},
-	"lru_crawler":       {apply: noValue(func(*server.Config) {}), help: "background reclaim of expired items (always on)"},
-	"no_lru_crawler":    {apply: noValue(func(*server.Config) {}), help: "ignored: the reclaimer always runs", ignored: true},
-	"lru_maintainer":    {apply: noValue(func(*server.Config) {}), help: "ignored: gocached keeps one LRU per class", ignored: true},
-	"no_lru_maintainer": {apply: noValue(func(*server.Config) {}), help: "one LRU per class (always)"},
-	"modern":            {apply: noValue(func(*server.Config) {}), help: "ignored: modern defaults are the only ones", ignored: true},
-	"hash_algorithm":    {apply: func(*server.Config, string) error { return nil }, help: "ignored: gocached always hashes with xxhash", ignored: true},
-	"slab_chunk_max":    {apply: func(*server.Config, string) error { return nil }, help: "ignored: gocached keeps every item in one chunk up to -I", ignored: true},
+// ignoredFlags are memcached flags gocached accepts without effect; the
+// daemon names them in its start-up warning.
+var ignoredFlags = []struct{ name, short string }{
+	{"lock-memory", "k"}, {"enable-coredumps", "r"}, {"enable-largepages", "L"},
+	{"prefix-delimiter", "D"}, {"napi-ids", "N"}, {"disable-watch", "W"},
 }
 
 func extendedHelp() string {
@@ -110,8 +85,12 @@ func extendedHelp() string {
 	sortStrings(keys)
 	var b strings.Builder
 	for _, k := range keys {
+		if _, ext := extstoreOptions[k]; ext {
+			continue
+		}
 		fmt.Fprintf(&b, "\n  %-18s %s", k, extendedOptions[k].help)
 	}
+	fmt.Fprintf(&b, "\n  %-18s %s", "ext_*", noExtstore+": every ext_ option memcached takes")
 	return b.String()
 }
 
@@ -199,6 +178,7 @@ func configFrom(c *cli.Context) (cfg server.Config, ignored []string, err error)
 	cfg.Backlog = c.Int("listen-backlog")
 	cfg.EnableShutdown = c.Bool("enable-shutdown")
 	cfg.FlushDisabled = c.Bool("disable-flush-all")
+	cfg.DumpDisabled = c.Bool("disable-dumping")
 	for _, item := range c.StringSlice("extended") {
 		for _, kv := range strings.Split(item, ",") {
 			kv = strings.TrimSpace(kv)
@@ -217,6 +197,26 @@ func configFrom(c *cli.Context) (cfg server.Config, ignored []string, err error)
 				ignored = append(ignored, "-o "+k)
 			}
 		}
+	}
+	if err := checkExtended(&cfg); err != nil {
+		return cfg, nil, err
+	}
+	for _, f := range ignoredFlags {
+		if c.IsSet(f.name) {
+			ignored = append(ignored, "-"+f.short)
+		}
+	}
+	if c.IsSet("memory-file") {
+		return cfg, nil, errors.New("-e (restartable cache) is not supported yet: start without it")
+	}
+	if c.IsSet("napi-ids") && c.Int("napi-ids") <= 0 {
+		return cfg, nil, errors.New("maximum number of NAPI IDs must be greater than 0")
+	}
+	if c.IsSet("napi-ids") && c.Int("napi-ids") > cfg.Threads {
+		return cfg, nil, fmt.Errorf("number of napi_ids(%d) cannot be greater than number of threads(%d)", c.Int("napi-ids"), cfg.Threads)
+	}
+	if c.IsSet("prefix-delimiter") && c.String("prefix-delimiter") == "" {
+		return cfg, nil, errors.New("no delimiter specified")
 	}
 	return cfg, ignored, cfg.Validate()
 }
@@ -238,6 +238,10 @@ func newLogger(verbosity int) *zap.Logger {
 func runDaemon(c *cli.Context) error {
 	if c.Args().Len() > 0 {
 		return fmt.Errorf("unexpected argument %q", c.Args().First())
+	}
+	if c.Bool("license") {
+		fmt.Println(licenseText)
+		return nil
 	}
 	cfg, ignored, err := configFrom(c)
 	if err != nil {

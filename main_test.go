@@ -198,10 +198,10 @@ func TestIgnoredOptionsNamed(t *testing.T) {
 		got = ignored
 		return err
 	}
-	if err := app.Run([]string{"gocached", "-o", "modern,idle_timeout=5", "-o", "hash_algorithm=murmur3,resp_obj_mem_limit=8"}); err != nil {
+	if err := app.Run([]string{"gocached", "-o", "no_hashexpand,idle_timeout=5", "-o", "hash_algorithm=murmur3,resp_obj_mem_limit=8"}); err != nil {
 		t.Fatal(err)
 	}
-	if want := "-o modern, -o hash_algorithm, -o resp_obj_mem_limit"; strings.Join(got, ", ") != want {
+	if want := "-o no_hashexpand, -o hash_algorithm, -o resp_obj_mem_limit"; strings.Join(got, ", ") != want {
 		t.Errorf("ignored %q, want %q", strings.Join(got, ", "), want)
 	}
 }

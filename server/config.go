@@ -30,12 +30,16 @@ type Config struct {
 	Backlog        int           // -b
 	EnableShutdown bool          // -A
 	FlushDisabled  bool          // -F
+	DumpDisabled   bool          // -X: no stats cachedump, stats detail
 	IdleTimeout    time.Duration // -o idle_timeout
 	SlabReassign   bool          // -o slab_reassign
 	SlabAutomove   int           // -o slab_automove
 	HashPower      int           // -o hashpower
 	ReadBufLimitMB int           // -o read_buf_mem_limit: cap on connection buffer memory, MB; 0 = none
 	Version        string        // reported by `version` and stats
+	// Reported holds `stats settings` values (memcached's names) of
+	// options gocached accepts without a mechanism they could tune.
+	Reported map[string]string
 	// ShutdownTimeout bounds how long a graceful stop (SIGTERM, SIGUSR1,
 	// shutdown graceful) waits for requests in flight; -o shutdown_timeout.
 	ShutdownTimeout time.Duration

@@ -91,9 +91,17 @@ func (c *conn) cmdStats(t *protocol.Tokens) action {
 	case "conns":
 		s.writeConns(&w)
 	case "detail":
+		if s.cfg.DumpDisabled {
+			c.out = append(c.out, "CLIENT_ERROR stats detail not allowed\r\n"...)
+			return actMore
+		}
 		c.out = append(c.out, "CLIENT_ERROR stats detail not supported\r\n"...)
 		return actMore
 	case "cachedump":
+		if s.cfg.DumpDisabled {
+			c.out = append(c.out, "CLIENT_ERROR stats cachedump not allowed\r\n"...)
+			return actMore
+		}
 		id, limit, errLine := protocol.ParseCacheDump(t)
 		if errLine != nil {
 			c.out = append(c.out, errLine...)
@@ -293,32 +301,58 @@ func (s *Server) writeSettings(w *statWriter) {
 	w.i("hashpower_init", int64(cfg.HashPower))
 	w.yesno("slab_reassign", cfg.SlabReassign)
 	w.i("slab_automove", int64(s.automove.Load()))
-	w.str("slab_automove_ratio", "0.80")
-	w.i("slab_automove_window", 30)
+	w.str("slab_automove_ratio", s.setting("slab_automove_ratio", "0.80"))
+	w.str("slab_automove_window", s.setting("slab_automove_window", "10"))
 	w.i("slab_chunk_max", int64(s.store.Sizes()[len(s.store.Sizes())-2]))
-	w.yesno("lru_crawler", true)
-	w.i("lru_crawler_sleep", 100)
-	w.i("lru_crawler_tocrawl", 0)
-	w.i("tail_repair_time", 0)
+	w.str("lru_crawler", s.setting("lru_crawler", "yes"))
+	w.str("lru_crawler_sleep", s.setting("lru_crawler_sleep", "100"))
+	w.str("lru_crawler_tocrawl", s.setting("lru_crawler_tocrawl", "0"))
+	w.str("tail_repair_time", s.setting("tail_repair_time", "0"))
 	w.yesno("flush_enabled", !cfg.FlushDisabled)
-	w.yesno("dump_enabled", true)
-	w.str("hash_algorithm", "xxh3")
-	w.yesno("lru_maintainer_thread", false)
+	w.yesno("dump_enabled", !cfg.DumpDisabled)
+	w.str("hash_algorithm", s.setting("hash_algorithm", "xxh3"))
+	w.str("lru_maintainer_thread", s.setting("lru_maintainer_thread", "no"))
 	w.yesno("lru_segmented", false)
-	w.i("hot_lru_pct", 20)
-	w.i("warm_lru_pct", 40)
-	w.str("hot_max_factor", "0.20")
-	w.str("warm_max_factor", "2.00")
+	w.str("hot_lru_pct", s.setting("hot_lru_pct", "20"))
+	w.str("warm_lru_pct", s.setting("warm_lru_pct", "40"))
+	w.str("hot_max_factor", s.setting("hot_max_factor", "0.20"))
+	w.str("warm_max_factor", s.setting("warm_max_factor", "2.00"))
 	w.yesno("temp_lru", false)
-	w.i("temporary_ttl", 61)
+	w.str("temporary_ttl", s.setting("temporary_ttl", "61"))
 	w.i("idle_timeout", int64(cfg.IdleTimeout/time.Second))
-	w.i("watcher_logbuf_size", 262144)
-	w.i("worker_logbuf_size", 65536)
+	w.str("watcher_logbuf_size", s.setting("watcher_logbuf_size", "262144"))
+	w.str("worker_logbuf_size", s.setting("worker_logbuf_size", "65536"))
 	w.i("read_buf_mem_limit", int64(cfg.ReadBufLimitMB)<<20)
-	w.yesno("track_sizes", false)
+	w.str("track_sizes", s.setting("track_sizes", "no"))
 	w.yesno("inline_ascii_response", false)
-	w.str("num_napi_ids", "(null)")
+	s.writeExtSettings(w)
+	w.str("num_napi_ids", "0")
 	w.str("memory_file", "(null)")
+	w.i("client_flags_size", 4)
+}
+
+// setting is a `stats settings` value of an option gocached accepts
+// without a mechanism of its own: the value given (memcached's checks
+// passed) or memcached's default.
+func (s *Server) setting(name, def string) string {
+	if v, ok := s.cfg.Reported[name]; ok {
+		return v
+	}
+	return def
+}
+
+// writeExtSettings is memcached 1.6.45's extstore lines (an extstore
+// build prints them even without ext_path; gocached has no extstore and
+// reports the values given or memcached's defaults).
+func (s *Server) writeExtSettings(w *statWriter) {
+	for _, kv := range [...][2]string{
+		{"ext_item_size", "512"}, {"ext_item_age", "4294967295"}, {"ext_low_ttl", "0"},
+		{"ext_recache_rate", "2000"}, {"ext_wbuf_size", "4194304"}, {"ext_compact_under", "0"},
+		{"ext_drop_under", "0"}, {"ext_max_sleep", "1000000"}, {"ext_max_frag", "0.80"},
+		{"slab_automove_freeratio", "0.010"}, {"ext_drop_unread", "no"},
+	} {
+		w.str(kv[0], s.setting(kv[0], kv[1]))
+	}
 }
 
 // writeItems is `stats items`: classes holding items.
