@@ -18,10 +18,11 @@ func TestLayering(t *testing.T) {
 		"protocol":          {},
 		"slab":              {},
 		"store":             {"slab"},
-		"server":            {"protocol", "store", "slab"},
+		"server":            {"protocol", "store", "slab", "internal/hotkeys"},
 		"client":            {"protocol"},
 		"bench":             {},
 		"internal/casorder": {},
+		"internal/hotkeys":  {},
 	}
 	for pkg, may := range allowed {
 		out, err := exec.Command(goTool(t), "list", "-deps", "./"+pkg).Output()
