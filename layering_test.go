@@ -23,6 +23,8 @@ func TestLayering(t *testing.T) {
 		"bench":             {},
 		"internal/casorder": {},
 		"internal/hotkeys":  {},
+		// Test support for the tests above server.
+		"internal/servertest": {"server", "protocol", "store", "slab", "internal/hotkeys"},
 	}
 	for pkg, may := range allowed {
 		out, err := exec.Command(goTool(t), "list", "-deps", "./"+pkg).Output()

@@ -26,8 +26,8 @@ func (c *conn) hot(key []byte, n int) {
 
 // writeHotKeys is `stats hotkeys [N]` (gocached only): for each window,
 // the N (default 10) keys with the most requests, then with the most
-// bytes, as "STAT <window>:<requests|bytes>:<rank> <key> <estimate>";
-// estimates are the sampled counts times the sample rate.
+// bytes, as "STAT <window>:<requests|bytes>:<rank> <key> <estimate>
+// <per second>"; estimates are the sampled counts times the sample rate.
 func (s *Server) writeHotKeys(w *statWriter, t *protocol.Tokens) {
 	if s.hot == nil {
 		w.str("hotkeys_status", "disabled")
@@ -45,7 +45,7 @@ func (s *Server) writeHotKeys(w *statWriter, t *protocol.Tokens) {
 	for wi, win := range s.hot.Windows() {
 		for _, r := range []hotkeys.Ranking{hotkeys.ByRequests, hotkeys.ByBytes} {
 			for rank, e := range s.hot.Top(wi, r, n, now) {
-				w.str(win.Name+":"+r.String()+":"+strconv.Itoa(rank+1), displayKey(e.Key)+" "+strconv.FormatUint(e.Count, 10))
+				w.str(win.Name+":"+r.String()+":"+strconv.Itoa(rank+1), displayKey(e.Key)+" "+strconv.FormatUint(e.Count, 10)+" "+strconv.FormatFloat(e.PerSecond, 'f', 1, 64))
 			}
 		}
 	}

@@ -51,6 +51,7 @@ type Config struct {
 type Tracker struct {
 	mu      sync.Mutex
 	rate    uint64
+	start   int64 // time of the first Add: a window younger than its length is averaged over its age
 	windows []window
 }
 
@@ -114,6 +115,9 @@ func (t *Tracker) Bytes() int {
 func (t *Tracker) Add(key []byte, n int, now int64) {
 	h := xxhash.Sum64(key)
 	t.mu.Lock()
+	if t.start == 0 {
+		t.start = now
+	}
 	for i := range t.windows {
 		w := &t.windows[i]
 		w.advance(now)
@@ -158,7 +162,7 @@ func (r Ranking) String() string {
 type Entry struct {
 	Key        string
 	Count, Err uint64
-	PerSecond  float64 // Count over the window's length
+	PerSecond  float64 // Count over the window's length (or the time since the first sample, when shorter)
 }
 
 // Top is the n hottest keys of window wi by r at now, hottest first.
@@ -194,6 +198,9 @@ func (t *Tracker) Top(wi int, r Ranking, n int, now int64) []Entry {
 	}
 	out := make([]Entry, len(idx))
 	secs := w.Seconds()
+	if age := float64(now-t.start) / 1e9; age < secs {
+		secs = max(age, 1)
+	}
 	for j, i := range idx {
 		c := s.total[i] * t.rate
 		out[j] = Entry{Key: string(s.key(i)), Count: c, Err: s.err[i] * t.rate, PerSecond: float64(c) / secs}
