@@ -85,7 +85,9 @@ func (c *conn) process() action {
 		if !done {
 			return act
 		}
-		c.latNote(textKind(c.scratch.tok.T[0]))
+		if c.lat != nil && c.lat.timing { // textKind only for a timed batch
+			c.latNote(textKind(c.scratch.tok.T[0]))
+		}
 		if c.udp != nil {
 			c.textCommandDone(act)
 		}
