@@ -279,6 +279,9 @@ func runDaemon(c *cli.Context) error {
 		for _, l := range inherited {
 			srv.Serve(l)
 		}
+		if err := srv.ListenMetrics(); err != nil {
+			return err
+		}
 	} else if err := srv.Listen(); err != nil {
 		return err
 	}

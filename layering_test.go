@@ -18,10 +18,13 @@ func TestLayering(t *testing.T) {
 		"protocol":          {},
 		"slab":              {},
 		"store":             {"slab"},
-		"server":            {"protocol", "store", "slab"},
+		"server":            {"protocol", "store", "slab", "internal/hotkeys"},
 		"client":            {"protocol"},
 		"bench":             {},
 		"internal/casorder": {},
+		"internal/hotkeys":  {},
+		// Test support for the tests above server.
+		"internal/servertest": {"server", "protocol", "store", "slab", "internal/hotkeys"},
 	}
 	for pkg, may := range allowed {
 		out, err := exec.Command(goTool(t), "list", "-deps", "./"+pkg).Output()

@@ -34,7 +34,7 @@ func newApp() *cli.App {
 		HideHelpCommand:        true,
 		Flags:                  daemonFlags(),
 		Action:                 runDaemon,
-		Commands:               []*cli.Command{benchCommand(), ringCommand()},
+		Commands:               []*cli.Command{benchCommand(), ringCommand(), topCommand()},
 		Description: "gocached takes memcached's flags with memcached's defaults.\n" +
 			"Extended options (-o key=value,...): " + extendedHelp(),
 	}

@@ -11,29 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gocached/gocached/internal/servertest"
 	"github.com/gocached/gocached/server"
 )
 
 // startServer runs an in-process gocached on a loopback port.
 func startServer(t *testing.T, memMB int) string {
-	t.Helper()
-	cfg := server.DefaultConfig()
-	cfg.Port = -1
-	cfg.Listen = []string{"127.0.0.1"}
-	cfg.MemoryLimitMB = memMB
-	s, err := server.New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	})
-	return s.Addrs()[0].String()
+	return servertest.Addr(servertest.Start(t, func(c *server.Config) { c.MemoryLimitMB = memMB }))
 }
 
 func small() Workload {

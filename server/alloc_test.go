@@ -19,32 +19,49 @@ func TestNoAllocationPerRequest(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
-	s := testServer(t, nil)
-	c, err := net.Dial("tcp", s.Addrs()[0].String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	reqs := [][]byte{
-		[]byte("set k1234567 0 0 100\r\n" + strings.Repeat("v", 100) + "\r\n"),
-		[]byte("get k1234567\r\n"),
-		[]byte("mg k1234567 v f c\r\n"),
-		[]byte("incr n 1\r\n"),
-	}
-	buf := make([]byte, 4096)
-	run := func(n int) {
-		for i := 0; i < n; i++ {
-			for _, r := range reqs {
-				if _, err := c.Write(r); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := c.Read(buf); err != nil {
-					t.Fatal(err)
+	for _, tc := range []struct {
+		name string
+		edit func(*Config)
+	}{
+		{"plain", nil},
+		// Latency histograms, hot keys sampling every request (the
+		// sketch's worst case) and the metrics endpoint, scraped during
+		// the warm-up so that its first-use allocations are done.
+		{"observed", func(c *Config) { c.Latency, c.HotKeySample, c.MetricsListen = true, 1, "127.0.0.1:0" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := testServer(t, tc.edit)
+			c, err := net.Dial("tcp", s.Addrs()[0].String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			reqs := [][]byte{
+				[]byte("set k1234567 0 0 100\r\n" + strings.Repeat("v", 100) + "\r\n"),
+				[]byte("get k1234567\r\n"),
+				[]byte("mg k1234567 v f c\r\n"),
+				[]byte("incr n 1\r\n"),
+			}
+			buf := make([]byte, 4096)
+			run := func(n int) {
+				for i := 0; i < n; i++ {
+					for _, r := range reqs {
+						if _, err := c.Write(r); err != nil {
+							t.Fatal(err)
+						}
+						if _, err := c.Read(buf); err != nil {
+							t.Fatal(err)
+						}
+					}
 				}
 			}
-		}
+			if s.MetricsAddr() != nil {
+				run(100)
+				scrape(t, s)
+			}
+			requireNoAllocs(t, run, 500, 5000, len(reqs), 0)
+		})
 	}
-	requireNoAllocs(t, run, 500, 5000, len(reqs), 0)
 }
 
 // requireNoAllocs warms up with run(warm), then fails the test unless

@@ -250,6 +250,7 @@ func (c *conn) binDispatch(req *protocol.BinaryRequest, v protocol.BinaryVerdict
 		c.binError(protocol.StatusUnknown, int64(int32(h.BodyLen)))
 		return actMore, 0
 	}
+	before := len(c.out)
 	switch b.op {
 	case protocol.OpVersion:
 		c.out = protocol.AppendBinaryResponse(c.out, h.Opcode, protocol.StatusOK, 0, 0, len(c.s.cfg.Version), h.Opaque, 0)
@@ -295,6 +296,15 @@ func (c *conn) binDispatch(req *protocol.BinaryRequest, v protocol.BinaryVerdict
 		// The value is not all here yet: the request stays unread until
 		// it is.
 		c.r -= req.HeadLen
+		return actMore, need
+	}
+	c.latNote(binKinds[b.op])
+	if len(req.Key) > 0 && b.op != protocol.OpStat {
+		n := len(c.out) - before // a get's value
+		if v := int(h.BodyLen) - int(h.ExtLen) - len(req.Key); v > 0 {
+			n = v // a store's value
+		}
+		c.hot(req.Key, n)
 	}
 	return actMore, need
 }

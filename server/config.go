@@ -50,12 +50,22 @@ type Config struct {
 
 	Cluster *ClusterConfig // --cluster-config: answers "config get cluster"; nil = unknown command
 
+	// Observability (gocached only; observe.go, latency.go, metrics.go).
+	MetricsListen string // -o metrics_listen: ADDR:PORT of the Prometheus /metrics endpoint; "" = none
+	Latency       bool   // per-command latency histograms (stats latency, /metrics)
+	LatencySample int    // time one batch in N (counted N times); 0 = DefaultLatencySample
+	HotKeySample  int    // hot keys: sample one request in N (stats hotkeys, /metrics); 0 or less = off
+
 	now func() time.Time // store clock; tests replace it
 }
 
 // DefaultGrowthFactor is the default -f, memcached's 1.25. Larger caches
 // can use -f 1.08 to round items up less (see store.DefaultGrowthFactor).
 const DefaultGrowthFactor = store.DefaultGrowthFactor
+
+// DefaultHotKeySample is the hot-key sampling the daemon turns on with
+// -o metrics_listen: one request in 100.
+const DefaultHotKeySample = 100
 
 // DefaultShutdownTimeout is how long a graceful stop waits for requests in
 // flight by default: under systemd's TimeoutStopSec of the unit in deploy/.
@@ -108,6 +118,8 @@ func (c *Config) Validate() error {
 		return errors.New("shutdown_timeout must not be negative")
 	case c.ReadBufLimitMB < 0:
 		return errors.New("could not parse argument to read_buf_mem_limit")
+	case c.LatencySample < 0:
+		return errors.New("latency_sample must not be negative")
 	case c.HashPower < 0 || c.HashPower > 32:
 		return errors.New("hashpower must be between 12 and 32")
 	case c.UDPPort != 0 && c.AuthFile != "":

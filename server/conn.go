@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gocached/gocached/internal/hotkeys"
 	"github.com/gocached/gocached/protocol"
 	"github.com/gocached/gocached/store"
 	"go.uber.org/zap"
@@ -72,6 +73,9 @@ type conn struct {
 
 	reqs int // commands since the last yield
 
+	lat  *latBatch       // commands of this batch by kind (latency.go); nil when latency is off
+	hotS hotkeys.Sampler // picks the requests sampled for hot keys (observe.go)
+
 	onGet       func(*store.View)
 	onGets      func(*store.View)
 	onMetaGet   func(*store.Item, *store.MetaGetResult)
@@ -121,6 +125,10 @@ func newConn(s *Server, nc net.Conn, l net.Listener) *conn {
 	s.mu.Unlock()
 	c.authed = s.asciiAuth.Load() == nil
 	c.lastCmd.Store(s.store.Now())
+	if s.lat != nil {
+		c.lat = &latBatch{smp: hotkeys.NewSampler(uint64(c.id) ^ 0x6c6174)}
+	}
+	c.hotS = hotkeys.NewSampler(uint64(c.id))
 	return c
 }
 
@@ -411,6 +419,12 @@ func (c *conn) markWritten() {
 // protocol holds back (binState.held) are not among them: their items stay
 // pinned.
 func (c *conn) flush() error {
+	err := c.flushReplies()
+	c.latFlush()
+	return err
+}
+
+func (c *conn) flushReplies() error {
 	if c.gs.active && len(c.out)-c.gs.start < replyBound {
 		return c.flushBeforeGet()
 	}

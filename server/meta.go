@@ -126,6 +126,7 @@ func (c *conn) cmdMetaGet(t *protocol.Tokens) {
 		c.onMetaGet = c.metaGetItem // bound once per connection, on first use
 	}
 	hit := c.s.store.MetaGet(c.scratch.mf.Key, &c.scratch.mopt, c.onMetaGet)
+	c.hot(c.scratch.mf.Key, len(c.out)-start)
 	if c.metaErr || hit {
 		return
 	}
@@ -287,6 +288,7 @@ func (c *conn) cmdMetaSet(t *protocol.Tokens, n int) (action, bool) {
 		c.scratch.req.CAS = f.CAS
 	}
 	res, cas, err := c.s.store.Store(&c.scratch.req)
+	c.hot(f.Key, int(vlen))
 	switch {
 	case err == store.ErrTooLarge:
 		c.out = append(c.out, protocol.ErrTooLarge...)
@@ -334,6 +336,7 @@ func (c *conn) metaKeyAndFlags(t *protocol.Tokens) bool {
 		c.out = append(c.out, protocol.MetaErrBadFlag...)
 		return false
 	}
+	c.hot(c.scratch.mf.Key, 0)
 	return true
 }
 

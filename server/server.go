@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gocached/gocached/internal/hotkeys"
 	"github.com/gocached/gocached/protocol"
 	"github.com/gocached/gocached/store"
 	"go.uber.org/zap"
@@ -48,6 +49,12 @@ type Server struct {
 	closeStore  sync.Once
 	sasl        *passwords                // -S password file
 	asciiAuth   atomic.Pointer[passwords] // -Y users; nil when ascii auth is off; swapped by ReloadAuth
+
+	lat     *latencies       // per-command histograms; nil unless cfg.Latency
+	hot     *hotkeys.Tracker // nil unless cfg.HotKeySample > 0
+	hotRate uint32           // cfg.HotKeySample
+	latRate uint32           // cfg.LatencySample or its default
+	metrics *metricsEndpoint // -o metrics_listen (metrics.go); nil when off
 }
 
 type serverStats struct {
@@ -163,6 +170,17 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 			return nil, err
 		}
 	}
+	if cfg.Latency {
+		s.lat = newLatencies()
+		s.latRate = uint32(cfg.LatencySample)
+		if s.latRate == 0 {
+			s.latRate = DefaultLatencySample
+		}
+	}
+	if cfg.HotKeySample > 0 {
+		s.hot = hotkeys.New(hotkeys.Config{SampleRate: cfg.HotKeySample})
+		s.hotRate = uint32(cfg.HotKeySample)
+	}
 	s.verbosity.Store(int32(cfg.Verbosity))
 	s.automove.Store(int32(cfg.automove()))
 	return s, nil
@@ -234,6 +252,12 @@ func (s *Server) Listen() error {
 	}
 	if len(ls) == 0 && len(us) == 0 {
 		return errors.New("no listeners: TCP and UDP port 0 and no unix socket")
+	}
+	if err := s.ListenMetrics(); err != nil {
+		for _, u := range us {
+			u.pc.Close()
+		}
+		return fail(err)
 	}
 	for _, l := range ls {
 		s.Serve(l)
@@ -376,6 +400,7 @@ func (s *Server) forget(c *conn) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutting.Store(true)
 	s.stopOnce.Do(func() { close(s.stopping) })
+	s.stopMetrics(ctx)
 	s.mu.Lock()
 	for _, l := range s.listeners {
 		l.Close()

@@ -90,6 +90,10 @@ func (c *conn) cmdStats(t *protocol.Tokens) action {
 		w.str("sizes_status", "disabled")
 	case "conns":
 		s.writeConns(&w)
+	case "latency":
+		s.writeLatency(&w)
+	case "hotkeys":
+		s.writeHotKeys(&w, t)
 	case "detail":
 		if s.cfg.DumpDisabled {
 			c.out = append(c.out, "CLIENT_ERROR stats detail not allowed\r\n"...)
@@ -139,6 +143,9 @@ func (s *Server) resetStats() {
 	s.stats.authCmds.Store(0)
 	s.stats.authErrors.Store(0)
 	s.stats.cmdMeta.Reset()
+	if s.lat != nil {
+		s.lat.reset()
+	}
 }
 
 // writeGeneralStats is plain `stats`: memcached 1.6.18's fields in its order.
@@ -147,10 +154,7 @@ func (s *Server) writeGeneralStats(w *statWriter) {
 	now := time.Now()
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	s.mu.Lock()
-	nl := int64(len(s.listeners)) + s.udpReaders() // memcached counts UDP connections
-	nconns := int64(len(s.conns))
-	s.mu.Unlock()
+	curr, structures := s.connCounts()
 
 	w.i("pid", int64(os.Getpid()))
 	w.i("uptime", int64(now.Sub(s.start)/time.Second))
@@ -161,10 +165,10 @@ func (s *Server) writeGeneralStats(w *statWriter) {
 	w.str("rusage_user", timeval(ru.Utime))
 	w.str("rusage_system", timeval(ru.Stime))
 	w.i("max_connections", int64(s.cfg.MaxConns))
-	w.i("curr_connections", nconns+nl-1)
+	w.i("curr_connections", curr)
 	w.i("total_connections", s.stats.totalConns.Load())
 	w.i("rejected_connections", s.stats.rejected.Load())
-	w.i("connection_structures", nconns+nl)
+	w.i("connection_structures", structures)
 	bst := s.bufs.stats()
 	w.i("response_obj_oom", bst.replyOOM)
 	w.i("response_obj_count", bst.replyCount)

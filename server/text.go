@@ -16,6 +16,7 @@ func (c *conn) process() action {
 	}
 	c.takeScratch()
 	defer c.dropScratch()
+	c.latStart()
 	if c.proto == protoUnknown && c.r < c.w {
 		switch {
 		case c.s.cfg.Protocol == "binary" || c.s.cfg.SASL: // -S forces binary
@@ -48,6 +49,7 @@ func (c *conn) process() action {
 			if !c.streamGet() {
 				return actMore // the read loop's flush bounds the get's pending replies
 			}
+			c.latNote(kindGet)
 			if !c.commandDone() {
 				return actClose
 			}
@@ -82,6 +84,9 @@ func (c *conn) process() action {
 		}
 		if !done {
 			return act
+		}
+		if c.lat != nil && c.lat.timing { // textKind only for a timed batch
+			c.latNote(textKind(c.scratch.tok.T[0]))
 		}
 		if c.udp != nil {
 			c.textCommandDone(act)
@@ -239,11 +244,13 @@ func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
 			c.nextGetKey() // memcached: one response object per key
 		}
 		keys++
+		before := len(c.out)
 		if touch {
 			c.s.store.GetAndTouch(key, exptime, fn)
 		} else {
 			c.s.store.Get(key, fn)
 		}
+		c.hot(key, len(c.out)-before)
 		return true
 	}
 	for i := first; i < t.N; i++ {
@@ -304,6 +311,7 @@ func (c *conn) cmdUpdate(t *protocol.Tokens, n int, mode store.Mode, handleCAS b
 	}
 	c.scratch.req = store.Request{Mode: mode, Key: key, Flags: cmd.Flags, Exptime: c.s.store.RelTime(int64(cmd.Exptime)), Value: data[:vlen], CAS: cmd.CAS}
 	res, _, err := c.s.store.Store(&c.scratch.req)
+	c.hot(key, int(vlen))
 	switch {
 	case err == store.ErrTooLarge:
 		c.reply(protocol.ErrTooLarge)
@@ -345,6 +353,7 @@ func (c *conn) keyLine(t *protocol.Tokens, parse func(*protocol.Tokens, *protoco
 		c.reply(errLine)
 		return nil, false
 	}
+	c.hot(k.Key, 0)
 	return k, true
 }
 
