@@ -24,7 +24,7 @@ const memcachedVersion = "1.6.18"
 
 func daemonFlags() []cli.Flag {
 	d := server.DefaultConfig()
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Value: d.Port, Usage: "TCP port to listen on (0 = off, -1 = any free port)"},
 		&cli.IntFlag{Name: "udp-port", Aliases: []string{"U"}, Value: 0, Usage: "UDP port to listen on (0 = off, the default: UDP is open to reflection attacks)"},
 		&cli.StringFlag{Name: "unix-socket", Aliases: []string{"s"}, Usage: "unix socket path to listen on (disables TCP)"},
@@ -52,7 +52,7 @@ func daemonFlags() []cli.Flag {
 		&cli.StringFlag{Name: "auth-file", Aliases: []string{"Y"}, Usage: "ascii authentication `FILE`, lines user:password (forces -B ascii)"},
 		&cli.StringFlag{Name: "cluster-config", Usage: "answer ElastiCache's \"config get cluster\" with `NODES`: host|ip|port or host:port, comma-separated, or @FILE (reread when it changes)"},
 		&cli.StringSliceFlag{Name: "extended", Aliases: []string{"o"}, Usage: "extended options, `KEY[=VALUE][,...]` (see below)"},
-	}
+	}, tlsFlags()...)
 }
 
 // extendedOption is one -o key; ignored ones are accepted for
@@ -199,6 +199,7 @@ func configFrom(c *cli.Context) (cfg server.Config, ignored []string, err error)
 	cfg.Backlog = c.Int("listen-backlog")
 	cfg.EnableShutdown = c.Bool("enable-shutdown")
 	cfg.FlushDisabled = c.Bool("disable-flush-all")
+	applyTLSFlags(c, &cfg)
 	for _, item := range c.StringSlice("extended") {
 		for _, kv := range strings.Split(item, ",") {
 			kv = strings.TrimSpace(kv)
@@ -320,6 +321,7 @@ func waitForStop(srv *server.Server, graceful time.Duration, sigs <-chan os.Sign
 				} else {
 					log.Info("SIGHUP: reloaded")
 				}
+				reloadCerts(srv, log)
 				continue
 			case syscall.SIGINT:
 				log.Info("shutting down", zap.Stringer("signal", sig))

@@ -15,13 +15,14 @@ import (
 func TestLayering(t *testing.T) {
 	const mod = "github.com/gocached/gocached"
 	allowed := map[string][]string{
-		"protocol":          {},
-		"slab":              {},
-		"store":             {"slab"},
-		"server":            {"protocol", "store", "slab"},
-		"client":            {"protocol"},
-		"bench":             {},
-		"internal/casorder": {},
+		"protocol":           {},
+		"slab":               {},
+		"store":              {"slab"},
+		"server":             {"protocol", "store", "slab"},
+		"client":             {"protocol"},
+		"bench":              {},
+		"internal/casorder":  {},
+		"internal/testcerts": {},
 	}
 	for pkg, may := range allowed {
 		out, err := exec.Command(goTool(t), "list", "-deps", "./"+pkg).Output()

@@ -46,6 +46,8 @@ type Config struct {
 
 	Cluster *ClusterConfig // --cluster-config: answers "config get cluster"; nil = unknown command
 
+	TLS TLSConfig // -Z and -o ssl_* (tls.go)
+
 	now func() time.Time // store clock; tests replace it
 }
 
@@ -76,6 +78,7 @@ func DefaultConfig() Config {
 		HashPower:       16,
 		Version:         "1.6.18",
 		ShutdownTimeout: DefaultShutdownTimeout,
+		TLS:             DefaultTLSConfig(),
 	}
 }
 
@@ -112,6 +115,9 @@ func (c *Config) Validate() error {
 		return errors.New("cannot use UDP with ascii authentication enabled (-U 0 to disable)")
 	case c.UDPPort != 0 && c.SASL:
 		return errors.New("cannot enable UDP while using binary SASL authentication")
+	}
+	if err := c.TLS.validate(c); err != nil {
+		return err
 	}
 	switch c.Protocol {
 	case "auto", "ascii", "binary":

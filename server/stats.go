@@ -223,6 +223,7 @@ func (s *Server) writeGeneralStats(w *statWriter) {
 	w.i("log_watcher_skipped", 0)
 	w.i("log_watcher_sent", 0)
 	w.i("log_watchers", 0)
+	s.writeTLSStats(w)
 	w.i("unexpected_napi_ids", 0)
 	w.i("round_robin_fallback", 0)
 	w.i("bytes", st.Bytes)
@@ -317,6 +318,7 @@ func (s *Server) writeSettings(w *statWriter) {
 	w.i("read_buf_mem_limit", int64(cfg.ReadBufLimitMB)<<20)
 	w.yesno("track_sizes", false)
 	w.yesno("inline_ascii_response", false)
+	s.writeTLSSettings(w)
 	w.str("num_napi_ids", "(null)")
 	w.str("memory_file", "(null)")
 }
@@ -409,6 +411,9 @@ func (s *Server) writeConns(w *statWriter) {
 		w.str(id+":listen_addr", addrString(c.listener))
 		w.str(id+":state", stateNames[c.state.Load()])
 		w.u(id+":secs_since_last_cmd", uint64(rel-c.lastCmd.Load()))
+		if v, ok := c.tlsText(); ok {
+			w.str(id+":tls", v)
+		}
 	}
 }
 
