@@ -24,7 +24,7 @@ const memcachedVersion = "1.6.18"
 
 func daemonFlags() []cli.Flag {
 	d := server.DefaultConfig()
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Value: d.Port, Usage: "TCP port to listen on (0 = off, -1 = any free port)"},
 		&cli.IntFlag{Name: "udp-port", Aliases: []string{"U"}, Value: 0, Usage: "UDP port to listen on (0 = off, the default: UDP is open to reflection attacks)"},
 		&cli.StringFlag{Name: "unix-socket", Aliases: []string{"s"}, Usage: "unix socket path to listen on (disables TCP)"},
@@ -61,7 +61,7 @@ func daemonFlags() []cli.Flag {
 		&cli.IntFlag{Name: "napi-ids", Aliases: []string{"N"}, Usage: "IGNORED (warns): NAPI-id thread selection; Go schedules connections itself"},
 		&cli.BoolFlag{Name: "license", Aliases: []string{"i"}, Usage: "print gocached's and memcached's licence notes and exit"},
 		&cli.StringSliceFlag{Name: "extended", Aliases: []string{"o"}, Usage: "extended options, `KEY[=VALUE][,...]` (see below)"},
-	}
+	}, tlsFlags()...)
 }
 
 // licenseText is -i's answer (memcached prints its and libevent's).
@@ -179,6 +179,7 @@ func configFrom(c *cli.Context) (cfg server.Config, ignored []string, err error)
 	cfg.EnableShutdown = c.Bool("enable-shutdown")
 	cfg.FlushDisabled = c.Bool("disable-flush-all")
 	cfg.DumpDisabled = c.Bool("disable-dumping")
+	applyTLSFlags(c, &cfg)
 	for _, item := range c.StringSlice("extended") {
 		for _, kv := range strings.Split(item, ",") {
 			kv = strings.TrimSpace(kv)
@@ -327,6 +328,7 @@ func waitForStop(srv *server.Server, graceful time.Duration, sigs <-chan os.Sign
 				} else {
 					log.Info("SIGHUP: reloaded")
 				}
+				reloadCerts(srv, log)
 				continue
 			case syscall.SIGINT:
 				log.Info("shutting down", zap.Stringer("signal", sig))

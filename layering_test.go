@@ -15,14 +15,15 @@ import (
 func TestLayering(t *testing.T) {
 	const mod = "github.com/gocached/gocached"
 	allowed := map[string][]string{
-		"protocol":          {},
-		"slab":              {},
-		"store":             {"slab"},
-		"server":            {"protocol", "store", "slab", "internal/hotkeys"},
-		"client":            {"protocol"},
-		"bench":             {},
-		"internal/casorder": {},
-		"internal/hotkeys":  {},
+		"protocol":           {},
+		"slab":               {},
+		"store":              {"slab"},
+		"server":             {"protocol", "store", "slab", "internal/hotkeys"},
+		"client":             {"protocol"},
+		"bench":              {},
+		"internal/casorder":  {},
+		"internal/hotkeys":   {},
+		"internal/testcerts": {},
 		// Test support for the tests above server.
 		"internal/servertest": {"server", "protocol", "store", "slab", "internal/hotkeys"},
 	}

@@ -51,10 +51,11 @@ type Config struct {
 	Cluster *ClusterConfig // --cluster-config: answers "config get cluster"; nil = unknown command
 
 	// Observability (gocached only; observe.go, latency.go, metrics.go).
-	MetricsListen string // -o metrics_listen: ADDR:PORT of the Prometheus /metrics endpoint; "" = none
-	Latency       bool   // per-command latency histograms (stats latency, /metrics)
-	LatencySample int    // time one batch in N (counted N times); 0 = DefaultLatencySample
-	HotKeySample  int    // hot keys: sample one request in N (stats hotkeys, /metrics); 0 or less = off
+	MetricsListen string    // -o metrics_listen: ADDR:PORT of the Prometheus /metrics endpoint; "" = none
+	Latency       bool      // per-command latency histograms (stats latency, /metrics)
+	LatencySample int       // time one batch in N (counted N times); 0 = DefaultLatencySample
+	HotKeySample  int       // hot keys: sample one request in N (stats hotkeys, /metrics); 0 or less = off
+	TLS           TLSConfig // -Z and -o ssl_* (tls.go)
 
 	now func() time.Time // store clock; tests replace it
 }
@@ -90,6 +91,7 @@ func DefaultConfig() Config {
 		HashPower:       16,
 		Version:         "1.6.18",
 		ShutdownTimeout: DefaultShutdownTimeout,
+		TLS:             DefaultTLSConfig(),
 	}
 }
 
@@ -128,6 +130,9 @@ func (c *Config) Validate() error {
 		return errors.New("cannot use UDP with ascii authentication enabled (-U 0 to disable)")
 	case c.UDPPort != 0 && c.SASL:
 		return errors.New("cannot enable UDP while using binary SASL authentication")
+	}
+	if err := c.TLS.validate(c); err != nil {
+		return err
 	}
 	switch c.Protocol {
 	case "auto", "ascii", "binary":

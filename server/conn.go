@@ -95,9 +95,12 @@ type conn struct {
 	scratch *scratch
 
 	lastCmd atomic.Uint32 // store-clock second of the last read with data
-	state   atomic.Int32
-	parkReq atomic.Bool // the idler asks this idle connection to park
-	parked  atomic.Bool // in the idler's epoll set, without a goroutine
+	// tlsVersion is the negotiated TLS version; 0 for plaintext and before
+	// the handshake. Atomic: `stats conns` reads it.
+	tlsVersion atomic.Uint32
+	state      atomic.Int32
+	parkReq    atomic.Bool // the idler asks this idle connection to park
+	parked     atomic.Bool // in the idler's epoll set, without a goroutine
 
 	// Small fields together, so that an idle connection stays in a small
 	// allocation size class.
@@ -147,6 +150,9 @@ func (c *conn) serve() {
 			c.finish()
 		}
 	}()
+	if !c.handshake() {
+		return
+	}
 	parked = c.loop()
 }
 
@@ -246,6 +252,7 @@ func (c *conn) loop() (parked bool) {
 			} else if err != io.EOF && !c.s.shutting.Load() && !errors.Is(err, net.ErrClosed) && c.s.verbosity.Load() > 0 {
 				c.s.log.Info("connection read error", zap.Error(err))
 			}
+			c.noteTLSError(err)
 			return false
 		}
 	}
@@ -463,7 +470,13 @@ func (c *conn) write(b []byte) error {
 		// that sends nothing is (memcached only times out the latter).
 		_ = c.nc.SetWriteDeadline(time.Now().Add(idle))
 	}
-	n, err := c.nc.Write(b)
+	var n int
+	var err error
+	if c.tlsVersion.Load() != 0 {
+		n, err = c.writeTLS(b)
+	} else {
+		n, err = c.nc.Write(b)
+	}
 	c.s.stats.bytesWritten.Add(c.id, uint64(n))
 	c.s.stats.writes.Add(c.id, 1)
 	return err

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gocached/gocached/internal/hotkeys"
@@ -55,6 +56,7 @@ type Server struct {
 	hotRate uint32           // cfg.HotKeySample
 	latRate uint32           // cfg.LatencySample or its default
 	metrics *metricsEndpoint // -o metrics_listen (metrics.go); nil when off
+	tls     tlsState         // -Z certificates and stats (tls.go)
 }
 
 type serverStats struct {
@@ -181,6 +183,12 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 		s.hot = hotkeys.New(hotkeys.Config{SampleRate: cfg.HotKeySample})
 		s.hotRate = uint32(cfg.HotKeySample)
 	}
+	if cfg.TLS.Enabled {
+		if err := s.ReloadCerts(); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	s.verbosity.Store(int32(cfg.Verbosity))
 	s.automove.Store(int32(cfg.automove()))
 	return s, nil
@@ -220,9 +228,14 @@ func (s *Server) Listen() error {
 		}
 		return err
 	}
+	var modes []tlsMode
 	if s.cfg.UnixSocket != "" {
 		_ = os.Remove(s.cfg.UnixSocket)
+		// As memcached, the socket is created with -a's mode (umask), not
+		// chmod'ed to it after others could connect.
+		old := syscall.Umask(int(^s.cfg.UnixMask & 0o777))
 		l, err := net.Listen("unix", s.cfg.UnixSocket)
+		syscall.Umask(old)
 		if err != nil {
 			return fail(err)
 		}
@@ -231,14 +244,16 @@ func (s *Server) Listen() error {
 			return fail(err)
 		}
 		ls = append(ls, l)
+		modes = append(modes, tlsOff)
 	} else if s.cfg.Port != 0 {
-		for _, addr := range s.cfg.tcpAddrs() {
+		for _, sp := range s.cfg.listenSpecs(s.cfg.Port) {
 			lc := net.ListenConfig{}
-			l, err := lc.Listen(context.Background(), "tcp", addr)
+			l, err := lc.Listen(context.Background(), "tcp", sp.addr)
 			if err != nil {
-				return fail(fmt.Errorf("failed to listen on TCP %s: %w", addr, err))
+				return fail(fmt.Errorf("failed to listen on TCP %s: %w", sp.addr, err))
 			}
 			ls = append(ls, l)
+			modes = append(modes, sp.tls)
 		}
 	}
 	var us []*udpSocket
@@ -259,45 +274,75 @@ func (s *Server) Listen() error {
 		}
 		return fail(err)
 	}
-	for _, l := range ls {
-		s.Serve(l)
+	for i, l := range ls {
+		s.serve(l, modes[i])
 	}
 	s.serveUDP(us)
 	return nil
 }
 
-// tcpAddrs turns -l and -p into listen addresses.
-func (c *Config) tcpAddrs() []string { return c.listenAddrs(c.Port) }
+// listenSpec is one -l address and whether it speaks TLS.
+type listenSpec struct {
+	addr string
+	tls  tlsMode // tlsOff or, with -Z, a TLS mode
+}
 
 // listenAddrs turns -l and a port (-p or -U; negative: any free port) into
-// listen addresses. An address of -l with its own port keeps it.
+// listen addresses, without the TLS prefixes.
 func (c *Config) listenAddrs(p int) []string {
+	var out []string
+	for _, sp := range c.listenSpecs(p) {
+		out = append(out, sp.addr)
+	}
+	return out
+}
+
+// listenSpecs turns -l and a port into listen addresses. An address of -l
+// with its own port keeps it; one prefixed notls:, btls: or mtls: (with
+// -Z) gets that TLS mode, the others TLS with -Z.
+func (c *Config) listenSpecs(p int) []listenSpec {
 	port := strconv.Itoa(p)
 	if p < 0 {
 		port = "0"
 	}
-	if len(c.Listen) == 0 {
-		return []string{":" + port}
+	def := tlsOff
+	if c.TLS.Enabled {
+		def = tlsDefault
 	}
-	var out []string
+	if len(c.Listen) == 0 {
+		return []listenSpec{{":" + port, def}}
+	}
+	var out []listenSpec
 	for _, item := range c.Listen {
 		for _, a := range strings.Split(item, ",") {
-			a = strings.TrimSpace(a)
+			m, a := splitTLSPrefix(strings.TrimSpace(a))
+			if m == tlsUnset {
+				m = def
+			}
 			if a == "" {
 				continue
 			}
 			if h, p, err := net.SplitHostPort(a); err == nil {
-				out = append(out, net.JoinHostPort(h, p))
+				out = append(out, listenSpec{net.JoinHostPort(h, p), m})
 				continue
 			}
-			out = append(out, net.JoinHostPort(strings.Trim(a, "[]"), port))
+			out = append(out, listenSpec{net.JoinHostPort(strings.Trim(a, "[]"), port), m})
 		}
 	}
 	return out
 }
 
-// Serve accepts connections from l in the background until shutdown.
+// Serve accepts connections from l in the background until shutdown. With
+// -Z a TCP listener speaks TLS (systemd's sockets are served this way).
 func (s *Server) Serve(l net.Listener) {
+	m := tlsOff
+	if _, tcp := l.Addr().(*net.TCPAddr); tcp && s.cfg.TLS.Enabled {
+		m = tlsDefault
+	}
+	s.serve(l, m)
+}
+
+func (s *Server) serve(l net.Listener, m tlsMode) {
 	s.mu.Lock()
 	s.listeners = append(s.listeners, l)
 	s.nextID++
@@ -306,7 +351,7 @@ func (s *Server) Serve(l net.Listener) {
 	s.stats.totalConns.Add(1)
 	s.idleOnce.Do(s.startIdler)
 	s.acceptWG.Add(1)
-	go s.acceptLoop(l)
+	go s.acceptLoop(l, m)
 }
 
 // Addrs returns the listeners' addresses.
@@ -320,7 +365,7 @@ func (s *Server) Addrs() []net.Addr {
 	return out
 }
 
-func (s *Server) acceptLoop(l net.Listener) {
+func (s *Server) acceptLoop(l net.Listener, m tlsMode) {
 	defer s.acceptWG.Done()
 	var delay time.Duration
 	var pausedAt time.Time
@@ -367,7 +412,7 @@ func (s *Server) acceptLoop(l net.Listener) {
 		if tc, ok := nc.(*net.TCPConn); ok {
 			_ = tc.SetNoDelay(true)
 		}
-		c := newConn(s, nc, l)
+		c := newConn(s, s.startTLS(nc, m), l)
 		s.mu.Lock()
 		if s.shutting.Load() {
 			s.mu.Unlock()
@@ -428,7 +473,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = ctx.Err()
 		s.mu.Lock()
 		for c := range s.conns {
-			c.nc.Close()
+			c.closeSocket()
 		}
 		s.mu.Unlock()
 		<-done

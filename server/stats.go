@@ -235,6 +235,7 @@ func (s *Server) writeGeneralStats(w *statWriter) {
 	w.i("log_watcher_skipped", 0)
 	w.i("log_watcher_sent", 0)
 	w.i("log_watchers", 0)
+	s.writeTLSStats(w)
 	w.i("unexpected_napi_ids", 0)
 	w.i("round_robin_fallback", 0)
 	w.i("bytes", st.Bytes)
@@ -330,6 +331,7 @@ func (s *Server) writeSettings(w *statWriter) {
 	w.str("track_sizes", s.setting("track_sizes", "no"))
 	w.yesno("inline_ascii_response", false)
 	s.writeExtSettings(w)
+	s.writeTLSSettings(w)
 	w.str("num_napi_ids", "0")
 	w.str("memory_file", "(null)")
 	w.i("client_flags_size", 4)
@@ -447,6 +449,9 @@ func (s *Server) writeConns(w *statWriter) {
 		w.str(id+":listen_addr", addrString(c.listener))
 		w.str(id+":state", stateNames[c.state.Load()])
 		w.u(id+":secs_since_last_cmd", uint64(rel-c.lastCmd.Load()))
+		if v, ok := c.tlsText(); ok {
+			w.str(id+":tls", v)
+		}
 	}
 }
 

@@ -177,6 +177,8 @@ func (c *conn) dispatch(line []byte, n int) (action, bool) {
 		return c.consumed(n, c.cmdLRUCrawler(t))
 	case "config":
 		return c.consumed(n, c.cmdConfig(t))
+	case "refresh_certs":
+		return c.consumed(n, c.cmdRefreshCerts())
 	}
 	c.r += n
 	if bytes.HasPrefix(t.T[t.N-1], []byte("HTTP/")) {
