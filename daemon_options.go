@@ -238,7 +238,11 @@ var extendedOptions = map[string]extendedOption{
 		case n <= 0:
 			return "", errors.New("slab_chunk_max must be >= 0")
 		case n > 1<<10:
-			return "", errors.New("slab_chunk_max must be specified in kilobytes")
+			// memcached 1.6.45 refuses this ("must be specified in
+			// kilobytes"); 1.6.18 read it as bytes, and configs
+			// written for it (-I 2k -o slab_chunk_max=2048) keep
+			// starting gocached.
+			return strconv.FormatInt(n, 10), nil
 		}
 		return strconv.FormatInt(n<<10, 10), nil
 	}), help: "ignored: gocached keeps every item in one chunk up to -I", ignored: true},

@@ -111,7 +111,7 @@ func TestStartupRefusals(t *testing.T) {
 		{[]string{"-o", "hashpower=8"}, "too low"},
 		{[]string{"-o", "tail_repair_time=5"}, "less than 10 seconds"},
 		{[]string{"-o", "hash_algorithm=md5"}, "unknown hash_algorithm"},
-		{[]string{"-o", "slab_chunk_max=2048"}, "specified in kilobytes"},
+		{[]string{"-o", "slab_chunk_max=3000"}, "must be evenly divisible by slab_chunk_max"},
 		{[]string{"-o", "temporary_ttl=60,no_lru_maintainer"}, "requires lru_maintainer"},
 		{[]string{"-e", "/dev/shm/gocached-test"}, "not supported yet"},
 		{[]string{"-N", "8", "-t", "2"}, "cannot be greater than number of threads"},
