@@ -16,6 +16,8 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tarball="${MEMCACHED_TARBALL:-$repo/../shared/memcached/memcached-1.6.45.tar.gz}"
+# A clone elsewhere (CI's clean clone) finds the workplace's copy.
+[ -f "$tarball" ] || [ -n "${MEMCACHED_TARBALL:-}" ] || tarball=/work/shared/memcached/memcached-1.6.45.tar.gz
 [ -f "$tarball" ] || {
 	echo "mc145: no tarball at $tarball (set MEMCACHED_TARBALL)" >&2
 	exit 1
