@@ -285,15 +285,10 @@ func init() {
 
 // checkExtended applies memcached's checks across options.
 func checkExtended(cfg *server.Config) error {
-	pct := func(k string, def int) int {
-		if v, ok := cfg.Reported[k]; ok {
-			return atoi(v)
-		}
-		return def
-	}
-	if pct("hot_lru_pct", 20)+pct("warm_lru_pct", 40) > 80 {
+	if atoi(cfg.Setting("hot_lru_pct"))+atoi(cfg.Setting("warm_lru_pct")) > 80 {
 		return errors.New("hot_lru_pct + warm_lru_pct cannot be more than 80% combined")
 	}
+	// Only an explicit no_lru_maintainer counts (gocached reports "no" by default).
 	if _, temp := cfg.Reported["temporary_ttl"]; temp && cfg.Reported["lru_maintainer_thread"] == "no" {
 		return errors.New("temporary_ttl requires lru_maintainer to be enabled")
 	}

@@ -60,6 +60,32 @@ type Config struct {
 	now func() time.Time // store clock; tests replace it
 }
 
+// reportedDefaults are memcached 1.6.45's defaults of the settings in
+// Config.Reported: what `stats settings` and /metrics show when an option
+// was not given.
+var reportedDefaults = map[string]string{
+	"slab_automove_ratio": "0.80", "slab_automove_window": "10", "lru_crawler": "yes",
+	"lru_crawler_sleep": "100", "lru_crawler_tocrawl": "0", "tail_repair_time": "0",
+	"hash_algorithm": "xxh3", "lru_maintainer_thread": "no", "hot_lru_pct": "20",
+	"warm_lru_pct": "40", "hot_max_factor": "0.20", "warm_max_factor": "2.00",
+	"temporary_ttl": "61", "watcher_logbuf_size": "262144", "worker_logbuf_size": "65536",
+	"track_sizes":   "no",
+	"ext_item_size": "512", "ext_item_age": "4294967295", "ext_low_ttl": "0",
+	"ext_recache_rate": "2000", "ext_wbuf_size": "4194304", "ext_compact_under": "0",
+	"ext_drop_under": "0", "ext_max_sleep": "1000000", "ext_max_frag": "0.80",
+	"slab_automove_freeratio": "0.010", "ext_drop_unread": "no",
+}
+
+// Setting is the `stats settings` value of an option gocached accepts
+// without a mechanism of its own: the value given (memcached's checks
+// passed) or memcached's default.
+func (c *Config) Setting(name string) string {
+	if v, ok := c.Reported[name]; ok {
+		return v
+	}
+	return reportedDefaults[name]
+}
+
 // DefaultGrowthFactor is the default -f, memcached's 1.25. Larger caches
 // can use -f 1.08 to round items up less (see store.DefaultGrowthFactor).
 const DefaultGrowthFactor = store.DefaultGrowthFactor

@@ -291,15 +291,28 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	e.counter("memcached_commands_total", float64(st.CmdFlush), "flush", "hit")
 	e.counter("memcached_commands_total", float64(st.CmdSet-st.CasMisses-st.CasHits-st.CasBadval), "set", "hit")
 
-	// stats settings, as memcached_exporter reads them (lru_crawler is on).
-	e.gauge("memcached_lru_crawler_enabled", 1)
-	e.gauge("memcached_lru_crawler_sleep", 100)
-	e.gauge("memcached_lru_crawler_to_crawl", 0)
-	e.gauge("memcached_lru_crawler_maintainer_thread", 0)
-	e.gauge("memcached_lru_crawler_hot_percent", 20)
-	e.gauge("memcached_lru_crawler_warm_percent", 40)
-	e.gauge("memcached_lru_crawler_hot_max_factor", 0.2)
-	e.gauge("memcached_lru_crawler_warm_max_factor", 2)
+	// stats settings, as memcached_exporter reads them: the values stats
+	// settings shows.
+	for _, g := range [...]struct{ metric, setting string }{
+		{"memcached_lru_crawler_enabled", "lru_crawler"},
+		{"memcached_lru_crawler_sleep", "lru_crawler_sleep"},
+		{"memcached_lru_crawler_to_crawl", "lru_crawler_tocrawl"},
+		{"memcached_lru_crawler_maintainer_thread", "lru_maintainer_thread"},
+		{"memcached_lru_crawler_hot_percent", "hot_lru_pct"},
+		{"memcached_lru_crawler_warm_percent", "warm_lru_pct"},
+		{"memcached_lru_crawler_hot_max_factor", "hot_max_factor"},
+		{"memcached_lru_crawler_warm_max_factor", "warm_max_factor"},
+	} {
+		v := s.cfg.Setting(g.setting)
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil { // yes/no
+			f = 0
+			if v == "yes" {
+				f = 1
+			}
+		}
+		e.gauge(g.metric, f)
+	}
 
 	for _, cs := range st.Classes {
 		slab := strconv.Itoa(cs.ID)

@@ -306,29 +306,29 @@ func (s *Server) writeSettings(w *statWriter) {
 	w.i("hashpower_init", int64(cfg.HashPower))
 	w.yesno("slab_reassign", cfg.SlabReassign)
 	w.i("slab_automove", int64(s.automove.Load()))
-	w.str("slab_automove_ratio", s.setting("slab_automove_ratio", "0.80"))
-	w.str("slab_automove_window", s.setting("slab_automove_window", "10"))
+	w.str("slab_automove_ratio", cfg.Setting("slab_automove_ratio"))
+	w.str("slab_automove_window", cfg.Setting("slab_automove_window"))
 	w.i("slab_chunk_max", int64(s.store.Sizes()[len(s.store.Sizes())-2]))
-	w.str("lru_crawler", s.setting("lru_crawler", "yes"))
-	w.str("lru_crawler_sleep", s.setting("lru_crawler_sleep", "100"))
-	w.str("lru_crawler_tocrawl", s.setting("lru_crawler_tocrawl", "0"))
-	w.str("tail_repair_time", s.setting("tail_repair_time", "0"))
+	w.str("lru_crawler", cfg.Setting("lru_crawler"))
+	w.str("lru_crawler_sleep", cfg.Setting("lru_crawler_sleep"))
+	w.str("lru_crawler_tocrawl", cfg.Setting("lru_crawler_tocrawl"))
+	w.str("tail_repair_time", cfg.Setting("tail_repair_time"))
 	w.yesno("flush_enabled", !cfg.FlushDisabled)
 	w.yesno("dump_enabled", !cfg.DumpDisabled)
-	w.str("hash_algorithm", s.setting("hash_algorithm", "xxh3"))
-	w.str("lru_maintainer_thread", s.setting("lru_maintainer_thread", "no"))
+	w.str("hash_algorithm", cfg.Setting("hash_algorithm"))
+	w.str("lru_maintainer_thread", cfg.Setting("lru_maintainer_thread"))
 	w.yesno("lru_segmented", false)
-	w.str("hot_lru_pct", s.setting("hot_lru_pct", "20"))
-	w.str("warm_lru_pct", s.setting("warm_lru_pct", "40"))
-	w.str("hot_max_factor", s.setting("hot_max_factor", "0.20"))
-	w.str("warm_max_factor", s.setting("warm_max_factor", "2.00"))
+	w.str("hot_lru_pct", cfg.Setting("hot_lru_pct"))
+	w.str("warm_lru_pct", cfg.Setting("warm_lru_pct"))
+	w.str("hot_max_factor", cfg.Setting("hot_max_factor"))
+	w.str("warm_max_factor", cfg.Setting("warm_max_factor"))
 	w.yesno("temp_lru", false)
-	w.str("temporary_ttl", s.setting("temporary_ttl", "61"))
+	w.str("temporary_ttl", cfg.Setting("temporary_ttl"))
 	w.i("idle_timeout", int64(cfg.IdleTimeout/time.Second))
-	w.str("watcher_logbuf_size", s.setting("watcher_logbuf_size", "262144"))
-	w.str("worker_logbuf_size", s.setting("worker_logbuf_size", "65536"))
+	w.str("watcher_logbuf_size", cfg.Setting("watcher_logbuf_size"))
+	w.str("worker_logbuf_size", cfg.Setting("worker_logbuf_size"))
 	w.i("read_buf_mem_limit", int64(cfg.ReadBufLimitMB)<<20)
-	w.str("track_sizes", s.setting("track_sizes", "no"))
+	w.str("track_sizes", cfg.Setting("track_sizes"))
 	w.yesno("inline_ascii_response", false)
 	s.writeExtSettings(w)
 	s.writeTLSSettings(w)
@@ -337,27 +337,16 @@ func (s *Server) writeSettings(w *statWriter) {
 	w.i("client_flags_size", 4)
 }
 
-// setting is a `stats settings` value of an option gocached accepts
-// without a mechanism of its own: the value given (memcached's checks
-// passed) or memcached's default.
-func (s *Server) setting(name, def string) string {
-	if v, ok := s.cfg.Reported[name]; ok {
-		return v
-	}
-	return def
-}
-
 // writeExtSettings is memcached 1.6.45's extstore lines (an extstore
 // build prints them even without ext_path; gocached has no extstore and
 // reports the values given or memcached's defaults).
 func (s *Server) writeExtSettings(w *statWriter) {
-	for _, kv := range [...][2]string{
-		{"ext_item_size", "512"}, {"ext_item_age", "4294967295"}, {"ext_low_ttl", "0"},
-		{"ext_recache_rate", "2000"}, {"ext_wbuf_size", "4194304"}, {"ext_compact_under", "0"},
-		{"ext_drop_under", "0"}, {"ext_max_sleep", "1000000"}, {"ext_max_frag", "0.80"},
-		{"slab_automove_freeratio", "0.010"}, {"ext_drop_unread", "no"},
+	for _, name := range [...]string{
+		"ext_item_size", "ext_item_age", "ext_low_ttl", "ext_recache_rate", "ext_wbuf_size",
+		"ext_compact_under", "ext_drop_under", "ext_max_sleep", "ext_max_frag",
+		"slab_automove_freeratio", "ext_drop_unread",
 	} {
-		w.str(kv[0], s.setting(kv[0], kv[1]))
+		w.str(name, s.cfg.Setting(name))
 	}
 }
 
