@@ -256,28 +256,24 @@ var extendedOptions = map[string]extendedOption{
 	"sock_cookie_id":       {apply: noValue(func(*server.Config) {}), help: "ignored: sockets get no SO_MARK cookie", ignored: true},
 }
 
-// extstoreOptions are memcached's ext_* keys, accepted and without effect.
+// extstoreOptions are memcached's ext_* keys, accepted and without effect;
+// those `stats settings` shows have the check that gives their value there.
 // The help text names them as a group: memcached's test suite takes the
 // word ext_path in -h to mean that extstore is built in.
-var extstoreOptions = map[string]string{
-	"ext_page_size": "", "ext_wbuf_size": "ext_wbuf_size", "ext_threads": "", "ext_io_depth": "",
-	"ext_path": "", "ext_item_size": "ext_item_size", "ext_item_age": "ext_item_age",
-	"ext_low_ttl": "ext_low_ttl", "ext_recache_rate": "ext_recache_rate",
-	"ext_compact_under": "ext_compact_under", "ext_drop_under": "ext_drop_under",
-	"ext_max_sleep": "ext_max_sleep", "ext_max_frag": "ext_max_frag", "ext_drop_unread": "ext_drop_unread",
+var extstoreOptions = map[string]func(string) (string, error){
+	"ext_page_size": nil, "ext_threads": nil, "ext_io_depth": nil, "ext_path": nil,
+	"ext_wbuf_size": uintKB("ext_wbuf_size", 1<<20), "ext_drop_unread": shows("yes"),
+	"ext_item_size": anyValue("ext_item_size"), "ext_item_age": anyValue("ext_item_age"),
+	"ext_low_ttl": anyValue("ext_low_ttl"), "ext_recache_rate": anyValue("ext_recache_rate"),
+	"ext_compact_under": anyValue("ext_compact_under"), "ext_drop_under": anyValue("ext_drop_under"),
+	"ext_max_sleep": anyValue("ext_max_sleep"), "ext_max_frag": anyValue("ext_max_frag"),
 }
 
 func init() {
-	for k, setting := range extstoreOptions {
+	for k, check := range extstoreOptions {
 		apply := func(*server.Config, string) error { return nil }
-		if setting != "" {
-			if k == "ext_drop_unread" {
-				apply = reported(setting, shows("yes"))
-			} else if k == "ext_wbuf_size" {
-				apply = reported(setting, uintKB(k, 1<<20))
-			} else {
-				apply = reported(setting, anyValue(k))
-			}
+		if check != nil {
+			apply = reported(k, check)
 		}
 		extendedOptions[k] = extendedOption{apply: apply, help: noExtstore, ignored: true}
 	}
