@@ -17,9 +17,10 @@ import (
 
 // startupOptions is every option of memcached 1.6.45's -h (and the -o
 // keys its parser takes beyond those), each with a valid value. Options
-// with their own files or users are given ones the test makes.
+// with their own files or users are given ones the test makes. -d forks:
+// TestDebianConfig runs it.
 var startupOptions = [][]string{
-	{"-U", "0"}, {"-a", "0700"}, {"-A"}, {"-d-skip"}, {"-r"}, {"-m", "128"}, {"-M"}, {"-c", "512"},
+	{"-U", "0"}, {"-a", "0700"}, {"-A"}, {"-r"}, {"-m", "128"}, {"-M"}, {"-c", "512"},
 	{"-k"}, {"-v"}, {"-vv"}, {"-vvv"}, {"-f", "1.08"}, {"-n", "64"}, {"-L"}, {"-D", ":"},
 	{"-t", "2"}, {"-R", "40"}, {"-C"}, {"-b", "2048"}, {"-B", "ascii"}, {"-B", "binary"}, {"-B", "auto"},
 	{"-I", "2m"}, {"-F"}, {"-X"}, {"-W"}, {"-N", "1"}, {"-P", "@pidfile"}, {"-Y", "@authfile"},
@@ -53,9 +54,6 @@ func TestStartupOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, opt := range startupOptions {
-		if opt[0] == "-d-skip" {
-			continue // -d forks: TestDebianConfig runs it
-		}
 		args := make([]string, len(opt))
 		for i, a := range opt {
 			a = strings.ReplaceAll(a, "@pidfile", filepath.Join(dir, "pid"))
