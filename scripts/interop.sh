@@ -56,6 +56,9 @@ echo "interop: $(memcached -V), memccapable at $(command -v memccapable)" >&2
 mkdir -p bin
 go build -o bin/gocached .
 export GOCACHED_BIN="$repo/bin/gocached"
+# prometheus/memcached_exporter for TestMemcachedExporter (built once, cached).
+MEMCACHED_EXPORTER="$(bash scripts/exporter.sh)"
+export MEMCACHED_EXPORTER
 
 # Each server is started by the tests themselves; -timeout bounds the whole run.
 # EXTRA_TAGS=reliability adds the hostile-client suite (make reliability).
