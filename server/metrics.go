@@ -195,6 +195,11 @@ var (
 		{"gocached_connection_buffer_limit_bytes", "read_buf_mem_limit in bytes (0 = none).", nil},
 		{"gocached_recovered_panics_total", "Panics recovered in connections (each closed its connection; a bug).", nil},
 		{"gocached_hash_bytes", "Bytes of the item index.", nil},
+		{"gocached_tls_connections", "Open TLS connections by negotiated version (\"handshake\" before it ends); with -Z.", []string{"version"}},
+		{"gocached_tls_handshake_errors_total", "TLS handshakes that failed (memcached's ssl_handshake_errors); with -Z.", nil},
+		{"gocached_tls_proto_errors_total", "TLS record errors after the handshake (memcached's ssl_proto_errors); with -Z.", nil},
+		{"gocached_tls_new_sessions_total", "Full TLS handshakes with ssl_session_cache on (memcached's ssl_new_sessions).", nil},
+		{"gocached_tls_cert_age_seconds", "Seconds since the server certificates were last loaded (memcached's time_since_server_cert_refresh); with -Z.", nil},
 	}
 	descs = func() map[string]*prometheus.Desc {
 		m := make(map[string]*prometheus.Desc, len(defs))
@@ -379,6 +384,7 @@ func (c *collector) collectOwn(e emitter) {
 	e.gauge("gocached_connection_buffer_limit_bytes", float64(int64(s.cfg.ReadBufLimitMB)<<20))
 	e.counter("gocached_recovered_panics_total", float64(s.stats.panics.Load()))
 	e.gauge("gocached_hash_bytes", float64(s.store.Stats().HashBytes))
+	s.collectTLS(e)
 	if s.lat != nil {
 		for k := cmdKind(0); k < numKinds; k++ {
 			snap := s.lat.snapshot(k)

@@ -459,6 +459,31 @@ func (s *Server) writeTLSStats(w *statWriter) {
 	w.i("time_since_server_cert_refresh", time.Now().Unix()-s.tls.lastRefresh.Load())
 }
 
+// collectTLS is the TLS part of /metrics: the figures of writeTLSStats
+// and the open TLS connections by version, with -Z.
+func (s *Server) collectTLS(e emitter) {
+	if !s.cfg.TLS.Enabled {
+		return
+	}
+	byVersion := map[string]int{}
+	s.mu.Lock()
+	for c := range s.conns {
+		if v, ok := c.tlsText(); ok {
+			byVersion[v]++
+		}
+	}
+	s.mu.Unlock()
+	for v, n := range byVersion {
+		e.gauge("gocached_tls_connections", float64(n), v)
+	}
+	e.counter("gocached_tls_handshake_errors_total", float64(s.tls.handshakeErrors.Load()))
+	e.counter("gocached_tls_proto_errors_total", float64(s.tls.protoErrors.Load()))
+	if s.cfg.TLS.SessionCache {
+		e.counter("gocached_tls_new_sessions_total", float64(s.tls.newSessions.Load()))
+	}
+	e.gauge("gocached_tls_cert_age_seconds", float64(time.Now().Unix()-s.tls.lastRefresh.Load()))
+}
+
 // writeTLSSettings are the ssl_* lines of `stats settings`, as a memcached
 // built with TLS prints them, -Z or not.
 func (s *Server) writeTLSSettings(w *statWriter) {

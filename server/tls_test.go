@@ -642,3 +642,53 @@ func names(ids []uint16) []string {
 	}
 	return out
 }
+
+// TestTLSMetrics: /metrics carries the TLS figures with -Z, and none
+// without it.
+func TestTLSMetrics(t *testing.T) {
+	s, f := tlsServer(t, func(c *Config, _ *tlsFiles) {
+		c.MetricsListen = "127.0.0.1:0"
+		c.TLS.SessionCache = true
+	})
+	addr := s.Addrs()[0].String()
+	c := mustDialTLS(t, addr, f.clientConfig(false))
+	if err := roundTrip(c); err != nil {
+		t.Fatal(err)
+	}
+	// A plaintext client on the TLS port fails its handshake.
+	bad, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = bad.Write([]byte("get x\r\n"))
+	_ = bad.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.Copy(io.Discard, bad)
+	bad.Close()
+	waitStat(t, c, "handshake error counted", func(st map[string]int64) bool { return st["ssl_handshake_errors"] == 1 })
+
+	fams := scrape(t, s)
+	for _, x := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"gocached_tls_connections", []string{"version", "tlsv1.3"}, 1},
+		{"gocached_tls_handshake_errors_total", nil, 1},
+		{"gocached_tls_proto_errors_total", nil, 0},
+		{"gocached_tls_new_sessions_total", nil, 1},
+	} {
+		if v, ok := value(fams, x.name, x.labels...); !ok || v != x.want {
+			t.Errorf("%s%v = %v (present %v), want %v", x.name, x.labels, v, ok, x.want)
+		}
+	}
+	if v, ok := value(fams, "gocached_tls_cert_age_seconds"); !ok || v < 0 || v > 60 {
+		t.Errorf("gocached_tls_cert_age_seconds = %v (present %v)", v, ok)
+	}
+
+	plain := testServer(t, func(c *Config) { c.MetricsListen = "127.0.0.1:0" })
+	for name := range scrape(t, plain) {
+		if strings.HasPrefix(name, "gocached_tls_") {
+			t.Errorf("%s without -Z", name)
+		}
+	}
+}
