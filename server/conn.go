@@ -184,6 +184,7 @@ func (c *conn) loop() (parked bool) {
 	// stopped mid data block does not hold the daemon.
 	var total, drained int64 = 0, -1
 	var idleFrom time.Time // when the idle_timeout deadline was last set
+	served := false        // the last read brought requests, now answered
 	for {
 		if idle > 0 && !c.midRequest() {
 			idleFrom = time.Now()
@@ -194,8 +195,20 @@ func (c *conn) loop() (parked bool) {
 		if c.s.shutting.Load() && !c.midRequest() {
 			return false
 		}
+		if served && c.rc != nil && c.r == c.w {
+			// The batch is answered and nothing more has arrived: let the
+			// connections that are ready run first. By the time this one
+			// reads again its client has usually sent the next request,
+			// so the read finds it instead of failing with EAGAIN and
+			// parking (two reads and a netpoller round per request
+			// otherwise, where memcached's event loop makes one read).
+			// Alone, the yield returns at once.
+			runtime.Gosched()
+		}
+		served = false
 		n, err := c.fill()
 		if n > 0 {
+			served = true
 			total += int64(n)
 			c.s.stats.bytesRead.Add(c.id, uint64(n))
 			c.state.Store(stateParse)
