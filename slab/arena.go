@@ -23,11 +23,19 @@ type Arena struct {
 	pageMask  int
 
 	mu        sync.Mutex
-	pages     [][]byte // fixed length = limit; nil until allocated
+	pages     [][]byte // fixed length = limit + MaxClasses; nil until allocated
 	limit     int
 	allocated int
 	pool      []uint32 // allocated pages owned by no class
+	over      int      // most pages past limit (TakeFirstPage), at most MaxClasses
 }
+
+// A class's first page is granted even when the limit is reached, as
+// memcached's do_slabs_newslab grants it (its check is `mem_malloced + len
+// > mem_limit && p->slabs > 0`): a size that arrives after memory is full
+// gets one page of its own instead of a page taken, with every item on it,
+// from another class. At most one page per class beyond the limit
+// (SetClasses; MaxClasses until it is called).
 
 // NewArena makes an arena of at most limitBytes (rounded down to whole pages,
 // at least one page) in pages of pageSize bytes, a power of two.
@@ -35,7 +43,7 @@ func NewArena(limitBytes int64, pageSize int) (*Arena, error) {
 	if pageSize < 1024 || pageSize&(pageSize-1) != 0 {
 		return nil, fmt.Errorf("slab: page size %d is not a power of two >= 1024", pageSize)
 	}
-	if limitBytes > MaxArenaBytes-int64(pageSize) {
+	if limitBytes > MaxArenaBytes-int64(MaxClasses+1)*int64(pageSize) {
 		return nil, errors.New("slab: memory limit above 32 GiB is not supported")
 	}
 	n := int(limitBytes / int64(pageSize))
@@ -46,13 +54,22 @@ func NewArena(limitBytes int64, pageSize int) (*Arena, error) {
 	for 1<<shift < pageSize {
 		shift++
 	}
-	return &Arena{pageSize: pageSize, pageShift: shift, pageMask: pageSize - 1, pages: make([][]byte, n), limit: n}, nil
+	return &Arena{pageSize: pageSize, pageShift: shift, pageMask: pageSize - 1, pages: make([][]byte, n+MaxClasses), limit: n, over: MaxClasses}, nil
+}
+
+// SetClasses bounds the pages TakeFirstPage may allocate past the limit
+// to n, the number of classes that share the arena.
+func (a *Arena) SetClasses(n int) {
+	a.mu.Lock()
+	a.over = min(max(n, 0), MaxClasses)
+	a.mu.Unlock()
 }
 
 // PageSize is the size of every page.
 func (a *Arena) PageSize() int { return a.pageSize }
 
-// LimitPages is the most pages the arena will hold.
+// LimitPages is the most pages the arena holds, first pages of classes
+// aside (TakeFirstPage).
 func (a *Arena) LimitPages() int { return a.limit }
 
 // AllocatedPages is how many pages have been allocated so far.
@@ -71,7 +88,13 @@ func (a *Arena) PoolPages() int {
 
 // TakePage returns a page for a class: one from the pool, else a newly
 // allocated one while under the limit. ok is false when memory is full.
-func (a *Arena) TakePage() (page uint32, ok bool) {
+func (a *Arena) TakePage() (page uint32, ok bool) { return a.take(false) }
+
+// TakeFirstPage is TakePage for a class that has no page yet: when memory
+// is full it allocates one beyond the limit (see Arena).
+func (a *Arena) TakeFirstPage() (page uint32, ok bool) { return a.take(true) }
+
+func (a *Arena) take(first bool) (page uint32, ok bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if n := len(a.pool); n > 0 {
@@ -79,7 +102,11 @@ func (a *Arena) TakePage() (page uint32, ok bool) {
 		a.pool = a.pool[:n-1]
 		return page, true
 	}
-	if a.allocated >= a.limit {
+	limit := a.limit
+	if first {
+		limit += a.over
+	}
+	if a.allocated >= limit {
 		return 0, false
 	}
 	p, err := newPage(a.pageSize)

@@ -18,7 +18,8 @@ func TestNewArenaErrors(t *testing.T) {
 		{"above 32 GiB", MaxArenaBytes, 1 << 20, true, 0},
 		{"rounds down to pages", 3<<20 + 12345, 1 << 20, false, 3},
 		{"at least one page", 100, 1 << 20, false, 1},
-		{"largest supported", MaxArenaBytes - 1<<20, 1 << 20, false, 32<<10 - 1},
+		{"above 32 GiB with the classes' first pages", MaxArenaBytes - MaxClasses<<20, 1 << 20, true, 0},
+		{"largest supported", MaxArenaBytes - (MaxClasses+1)<<20, 1 << 20, false, 32<<10 - MaxClasses - 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -89,6 +90,21 @@ func TestArenaPageLimitAndPool(t *testing.T) {
 	}
 	if _, ok := a.TakePage(); ok {
 		t.Fatal("TakePage succeeded past the limit after pool reuse")
+	}
+
+	// First pages of classes go past the limit, up to MaxClasses of them.
+	for i := 0; i < MaxClasses; i++ {
+		p, ok := a.TakeFirstPage()
+		if !ok || seen[p] || len(a.Page(p)) != ps {
+			t.Fatalf("TakeFirstPage %d past the limit = %d, %v", i, p, ok)
+		}
+		seen[p] = true
+	}
+	if _, ok := a.TakeFirstPage(); ok {
+		t.Fatalf("TakeFirstPage succeeded past limit + %d", MaxClasses)
+	}
+	if a.AllocatedPages() != 3+MaxClasses {
+		t.Fatalf("allocated %d, want %d", a.AllocatedPages(), 3+MaxClasses)
 	}
 }
 

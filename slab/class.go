@@ -57,8 +57,13 @@ func (c *Class) Alloc() Loc {
 }
 
 // Grow takes a page from the arena and puts its chunks on the free list.
+// A class without pages gets its first one even past the limit (Arena).
 func (c *Class) Grow() bool {
-	page, ok := c.arena.TakePage()
+	take := c.arena.TakePage
+	if len(c.pages) == 0 {
+		take = c.arena.TakeFirstPage
+	}
+	page, ok := take()
 	if !ok {
 		return false
 	}

@@ -243,7 +243,7 @@ func TestClassMove(t *testing.T) {
 }
 
 func TestClassMoveWholeFreePage(t *testing.T) {
-	c, _ := newTestClass(t, 1, 1024, 128)
+	c, a := newTestClass(t, 1, 1024, 128)
 	if !c.Grow() {
 		t.Fatal("Grow failed")
 	}
@@ -255,7 +255,38 @@ func TestClassMoveWholeFreePage(t *testing.T) {
 		t.Fatalf("FinishMove of an all-free page = %d, %v; want 0, true", pg, done)
 	}
 	checkCounts(t, c, 0, 0, 0)
-	if c.Alloc() != Nil {
-		t.Fatal("Alloc returned a chunk of a page that moved away")
+	// Left without pages, the class gets a first page again: past the
+	// limit, never the one that moved away.
+	l := c.Alloc()
+	if l == Nil || a.PageOf(l) == 0 {
+		t.Fatalf("Alloc after the move = %v (page %d), want a chunk of a new page", l, a.PageOf(l))
 	}
+	checkCounts(t, c, 1, 7, 1)
+	if a.AllocatedPages() != 2 {
+		t.Fatalf("allocated %d pages, want 2", a.AllocatedPages())
+	}
+}
+
+func TestClassFirstPagePastLimit(t *testing.T) {
+	// One page of memory: the first class fills it; a second class still
+	// gets a page of its own, but no more than one.
+	c, a := newTestClass(t, 1, 1024, 128)
+	for i := 0; i < 8; i++ {
+		if c.Alloc() == Nil {
+			t.Fatalf("Alloc %d failed", i)
+		}
+	}
+	if c.Alloc() != Nil {
+		t.Fatal("a class with a page grew past the limit")
+	}
+	d := NewClass(2, 256, a)
+	for i := 0; i < 4; i++ {
+		if d.Alloc() == Nil {
+			t.Fatalf("second class: Alloc %d failed", i)
+		}
+	}
+	if d.Alloc() != Nil {
+		t.Fatal("second class grew past its first page beyond the limit")
+	}
+	checkCounts(t, d, 1, 0, 4)
 }

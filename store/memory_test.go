@@ -54,8 +54,10 @@ func TestEvictionMixedSizes(t *testing.T) {
 	if st.Evictions == 0 || st.StoreNoMemory != 0 {
 		t.Fatalf("evictions %d store_no_memory %d", st.Evictions, st.StoreNoMemory)
 	}
-	if st.TotalMalloced > 3<<20 {
-		t.Fatalf("total_malloced %d above the limit", st.TotalMalloced)
+	// 3 pages, and the classes that first came when memory was full got
+	// a page of their own past it (memcached's rule): one per size at most.
+	if st.TotalMalloced > int64(3+len(sizes))<<20 {
+		t.Fatalf("total_malloced %d above the limit and a first page per size", st.TotalMalloced)
 	}
 	checkInvariants(t, ts.Store)
 }
@@ -88,9 +90,22 @@ func TestNoEvictions(t *testing.T) {
 	if st.Evictions != 0 || st.StoreNoMemory != 1 || st.CurrItems != int64(stored) {
 		t.Fatalf("evictions %d store_no_memory %d curr_items %d (stored %d)", st.Evictions, st.StoreNoMemory, st.CurrItems, stored)
 	}
-	// Other classes cannot take pages either.
-	if _, _, err := ts.store(ModeSet, "big", val("big", 100000), 0, 0, 0); err != ErrNoMemory {
-		t.Fatalf("set in an empty class with -M: %v, want ErrNoMemory", err)
+	// A class without pages gets one page past the limit, as memcached's
+	// (with -M too), and no more.
+	big := 0
+	for ; big < 100; big++ {
+		k := "big" + itoa(big)
+		if _, _, err := ts.store(ModeSet, k, val(k, 100000), 0, 0, 0); err == ErrNoMemory {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if perPage := (1 << 20) / ts.classFor(ItemSize(4, 100000)).sc.Size; big != perPage {
+		t.Fatalf("%d items of 100 KB stored in a new class with -M and memory full, want one page's %d", big, perPage)
+	}
+	if st := ts.Stats(); st.TotalMalloced != 3<<20 || st.Evictions != 0 {
+		t.Fatalf("total_malloced %d evictions %d, want 3 MB and 0", st.TotalMalloced, st.Evictions)
 	}
 	// A set that fails drops the old value, as memcached does; its chunk is
 	// then free for the next set.
@@ -133,6 +148,9 @@ func TestNoEvictionsReclaimsExpired(t *testing.T) {
 
 func TestPageRescue(t *testing.T) {
 	ts := newTestStore(t, Options{MemoryLimit: 4 << 20})
+	// No first pages past the limit (slab.Arena): every page the large
+	// classes get must come from the small one.
+	ts.arena.SetClasses(0)
 	// Fill all of memory with small items.
 	for i := 0; i < 60000; i++ {
 		k := "s" + itoa(i)

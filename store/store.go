@@ -125,6 +125,7 @@ func New(o Options) (*Store, error) {
 	s.mcSizes = memcachedSizes(o.MinChunk, o.GrowthFactor)
 	sizes := slab.Sizes(HeaderSize+o.MinChunk, o.GrowthFactor, pageSize)
 	s.classes = make([]*class, len(sizes)+1)
+	arena.SetClasses(len(sizes))
 	for i, sz := range sizes {
 		s.classes[i+1] = &class{sc: slab.NewClass(uint8(i+1), sz, arena), head: slab.Nil, tail: slab.Nil}
 	}
