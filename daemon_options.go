@@ -135,7 +135,7 @@ func anyValue(name string) func(string) (string, error) {
 }
 
 const (
-	noLRUStructure = "ignored: gocached keeps one LRU per slab class, without hot/warm/cold segments"
+	noLRUStructure = "ignored: gocached evicts S3-FIFO's way (a small and a main queue per slab class), without memcached's hot/warm/cold segments"
 	noExtstore     = "ignored: gocached has no external storage (extstore)"
 	noSandbox      = "ignored: gocached has no system-call sandbox to drop privileges into"
 )
@@ -206,7 +206,7 @@ var extendedOptions = map[string]extendedOption{
 	"lru_crawler_tocrawl": {apply: reported("lru_crawler_tocrawl", uintKB("lru_crawler_tocrawl", 1)),
 		help: "ignored: the reclaimer paces itself", ignored: true},
 	"lru_maintainer":    {apply: reported("lru_maintainer_thread", shows("yes")), help: noLRUStructure, ignored: true},
-	"no_lru_maintainer": {apply: reported("lru_maintainer_thread", shows("no")), help: "one LRU per class (always)"},
+	"no_lru_maintainer": {apply: reported("lru_maintainer_thread", shows("no")), help: "no effect: gocached's eviction (S3-FIFO per class) needs no maintainer thread"},
 	"hot_lru_pct": {apply: reported("hot_lru_pct", intIn("hot_lru_pct", 1, 79, "hot_lru_pct must be > 1 and < 80")),
 		help: noLRUStructure, ignored: true},
 	"warm_lru_pct": {apply: reported("warm_lru_pct", intIn("warm_lru_pct", 1, 79, "warm_lru_pct must be > 1 and < 80")),

@@ -195,6 +195,7 @@ var (
 		{"gocached_connection_buffer_limit_bytes", "read_buf_mem_limit in bytes (0 = none).", nil},
 		{"gocached_recovered_panics_total", "Panics recovered in connections (each closed its connection; a bug).", nil},
 		{"gocached_hash_bytes", "Bytes of the item index.", nil},
+		{"gocached_ghost_bytes", "Bytes of the eviction's ghost table (hashes of items evicted unread; fixed at start, 1/64 of -m).", nil},
 		{"gocached_tls_connections", "Open TLS connections by negotiated version (\"handshake\" before it ends); with -Z.", []string{"version"}},
 		{"gocached_tls_handshake_errors_total", "TLS handshakes that failed (memcached's ssl_handshake_errors); with -Z.", nil},
 		{"gocached_tls_proto_errors_total", "TLS record errors after the handshake (memcached's ssl_proto_errors); with -Z.", nil},
@@ -334,11 +335,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			e.counter("memcached_slab_items_reclaimed_total", float64(cs.Reclaimed), slab)
 			e.counter("memcached_slab_items_tailrepairs_total", 0, slab)
 			e.counter("memcached_slab_items_moves_to_cold", 0, slab)
-			e.counter("memcached_slab_items_moves_to_warm", 0, slab)
+			e.counter("memcached_slab_items_moves_to_warm", float64(cs.MovesToMain), slab)
 			e.counter("memcached_slab_items_moves_within_lru", float64(cs.MovesWithinLRU), slab)
-			e.gauge("memcached_slab_hot_items", 0, slab)
-			e.gauge("memcached_slab_warm_items", 0, slab)
-			e.gauge("memcached_slab_cold_items", float64(cs.Items), slab)
+			e.gauge("memcached_slab_hot_items", float64(cs.SmallItems), slab)
+			e.gauge("memcached_slab_warm_items", float64(cs.MainItems), slab)
+			e.gauge("memcached_slab_cold_items", 0, slab)
 			e.gauge("memcached_slab_temporary_items", 0, slab)
 			e.gauge("memcached_slab_hot_age_seconds", 0, slab)
 			e.gauge("memcached_slab_warm_age_seconds", 0, slab)
@@ -383,7 +384,9 @@ func (c *collector) collectOwn(e emitter) {
 	e.counter("gocached_connection_buffer_oom_total", float64(bst.replyOOM), "reply")
 	e.gauge("gocached_connection_buffer_limit_bytes", float64(int64(s.cfg.ReadBufLimitMB)<<20))
 	e.counter("gocached_recovered_panics_total", float64(s.stats.panics.Load()))
-	e.gauge("gocached_hash_bytes", float64(s.store.Stats().HashBytes))
+	st := s.store.Stats()
+	e.gauge("gocached_hash_bytes", float64(st.HashBytes))
+	e.gauge("gocached_ghost_bytes", float64(st.GhostBytes))
 	s.collectTLS(e)
 	if s.lat != nil {
 		for k := cmdKind(0); k < numKinds; k++ {

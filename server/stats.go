@@ -359,9 +359,11 @@ func (s *Server) writeItems(w *statWriter) {
 		}
 		p := "items:" + strconv.Itoa(cs.ID) + ":"
 		w.i(p+"number", cs.Items)
-		w.i(p+"number_hot", 0)
-		w.i(p+"number_warm", 0)
-		w.i(p+"number_cold", cs.Items)
+		// S3-FIFO's small queue as memcached's HOT (new items), the main
+		// one as WARM (items read again); nothing is COLD.
+		w.i(p+"number_hot", cs.SmallItems)
+		w.i(p+"number_warm", cs.MainItems)
+		w.i(p+"number_cold", 0)
 		w.i(p+"age_hot", 0)
 		w.i(p+"age_warm", 0)
 		w.u(p+"age", uint64(cs.Age))
@@ -379,7 +381,7 @@ func (s *Server) writeItems(w *statWriter) {
 		w.i(p+"crawler_items_checked", 0)
 		w.i(p+"lrutail_reflocked", 0)
 		w.i(p+"moves_to_cold", 0)
-		w.i(p+"moves_to_warm", 0)
+		w.u(p+"moves_to_warm", cs.MovesToMain)
 		w.u(p+"moves_within_lru", cs.MovesWithinLRU)
 		w.i(p+"direct_reclaims", 0)
 		w.u(p+"hits_to_hot", 0)

@@ -24,7 +24,7 @@ func (s *Store) alloc(total int) (slab.Loc, *class, error) {
 			c.mu.Unlock()
 			return l, c, nil
 		}
-		tail := c.tail
+		tail := c.victim()
 		var th uint64
 		if tail != slab.Nil {
 			th = s.hashAt(tail)
@@ -73,16 +73,16 @@ func (s *Store) evictTail(c *class, l slab.Loc, h uint64, onlyDead, rescue bool)
 		if onlyDead {
 			return false
 		}
-		if f := it.iflags(); rescue && f&flagActive != 0 {
-			it.setIflags(f &^ flagActive)
+		if rescue {
 			c.mu.Lock()
-			if it.state() == stateLinked {
-				c.remove(s, l, it)
-				c.pushHead(s, l, it)
-				c.st.rescued++
-			}
+			kept := it.linked() && c.requeue(s, l, it)
 			c.mu.Unlock()
-			return true
+			if kept {
+				return true
+			}
+		}
+		if it.state() == stateLinked {
+			s.ghost.add(h) // left the small queue unread
 		}
 		s.unlink(sh, slot, l, reasonEvict)
 		return true
@@ -169,8 +169,8 @@ func (s *Store) movePageLocked(src, dst *class) bool {
 		return false
 	}
 	page := src.sc.PageList()[0]
-	if src.tail != slab.Nil {
-		page = s.arena.PageOf(src.tail)
+	if old := src.oldest(); old != slab.Nil {
+		page = s.arena.PageOf(old)
 	}
 	if !src.sc.BeginMove(page) {
 		src.mu.Unlock()
@@ -194,7 +194,7 @@ func (s *Store) movePageLocked(src, dst *class) bool {
 		for off := 0; off+size <= s.arena.PageSize(); off += size {
 			l := s.arena.LocOf(page, off)
 			it := hdr(s.arena.Chunk(l, HeaderSize))
-			if it.state() == stateLinked {
+			if it.linked() {
 				s.moveBuf = append(s.moveBuf, victim{l, s.hashAt(l)})
 			}
 		}

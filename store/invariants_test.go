@@ -41,7 +41,7 @@ func checkInvariants(t testing.TB, s *Store) {
 			}
 			indexed[l] = true
 			it := s.hdrAt(l)
-			if it.state() != stateLinked {
+			if !it.linked() {
 				fail("indexed loc %d has slab state %d", l, it.state())
 				continue
 			}
@@ -87,34 +87,41 @@ func checkInvariants(t testing.TB, s *Store) {
 			fail("class %d: a page move is still in progress", id)
 		}
 		n := 0
-		prev := slab.Nil
-		for l := c.head; l != slab.Nil; {
-			it := s.hdrAt(l)
-			if slab.Loc(it.prev()) != prev {
-				fail("class %d: LRU item %d has prev %d, want %d", id, l, it.prev(), prev)
+		for q := range c.q {
+			qn := 0
+			prev := slab.Nil
+			for l := c.q[q].head; l != slab.Nil; {
+				it := s.hdrAt(l)
+				if slab.Loc(it.prev()) != prev {
+					fail("class %d queue %d: item %d has prev %d, want %d", id, q, l, it.prev(), prev)
+				}
+				if int(it.cls()) != id {
+					fail("class %d: queued item %d says class %d", id, l, it.cls())
+				}
+				if it.state() != stateLinked+uint8(q) {
+					fail("class %d queue %d: item %d in state %d", id, q, l, it.state())
+				}
+				if !indexed[l] {
+					fail("class %d: queued item %d (%q) not in the index", id, l, it.key())
+				}
+				if ItemSize(it.nkey(), it.nbytes()) > c.sc.Size {
+					fail("class %d: item of %d bytes in chunks of %d", id, ItemSize(it.nkey(), it.nbytes()), c.sc.Size)
+				}
+				qn++
+				if qn > c.sc.TotalChunks() {
+					fail("class %d queue %d: longer than the chunks the class has (a cycle?)", id, q)
+					break
+				}
+				prev = l
+				l = slab.Loc(it.next())
 			}
-			if int(it.cls()) != id {
-				fail("class %d: LRU item %d says class %d", id, l, it.cls())
+			if c.q[q].tail != prev {
+				fail("class %d queue %d: tail %d, the list ends at %d", id, q, c.q[q].tail, prev)
 			}
-			if it.state() != stateLinked {
-				fail("class %d: LRU item %d in state %d", id, l, it.state())
+			if c.q[q].n != qn {
+				fail("class %d queue %d: %d items, its count says %d", id, q, qn, c.q[q].n)
 			}
-			if !indexed[l] {
-				fail("class %d: LRU item %d (%q) not in the index", id, l, it.key())
-			}
-			if ItemSize(it.nkey(), it.nbytes()) > c.sc.Size {
-				fail("class %d: item of %d bytes in chunks of %d", id, ItemSize(it.nkey(), it.nbytes()), c.sc.Size)
-			}
-			n++
-			if n > c.sc.TotalChunks() {
-				fail("class %d: LRU longer than the chunks it has (a cycle?)", id)
-				break
-			}
-			prev = l
-			l = slab.Loc(it.next())
-		}
-		if c.tail != prev {
-			fail("class %d: tail %d, the list ends at %d", id, c.tail, prev)
+			n += qn
 		}
 		if int64(n) != c.st.items {
 			fail("class %d: %d items in the LRU, counter says %d", id, n, c.st.items)
@@ -135,7 +142,7 @@ func checkInvariants(t testing.TB, s *Store) {
 			}
 			owner[p] = id
 			for off := 0; off+c.sc.Size <= s.arena.PageSize(); off += c.sc.Size {
-				if hdr(s.arena.Chunk(s.arena.LocOf(p, off), HeaderSize)).state() == stateLinked {
+				if hdr(s.arena.Chunk(s.arena.LocOf(p, off), HeaderSize)).linked() {
 					linked++
 				}
 			}

@@ -41,8 +41,12 @@ const (
 const (
 	stateFree   = 0
 	stateBusy   = 1 // allocated, being written, not yet linked
-	stateLinked = 2 // in the index and the LRU
+	stateLinked = 2 // in the index and the small queue (queues.go)
+	stateMain   = 3 // in the index and the main queue
 )
+
+// linked: in the index and one of its class's queues.
+func (h hdr) linked() bool { return h.state() >= stateLinked }
 
 // Item flags.
 const (
@@ -51,7 +55,14 @@ const (
 	flagStale     = 1 << 2 // meta: invalidated (X)
 	flagTokenSent = 1 << 3 // meta: a win token was handed out (Z to others)
 	flagKeyBinary = 1 << 4 // meta: key was sent base64-encoded (b)
+
+	// Bits 5-6: the item's read frequency, 0..freqMax (queues.go).
+	freqOne  = 1 << 5
+	freqMask = 3 << 5
+	freqMax  = 3
 )
+
+func freqOf(f uint8) int { return int(f&freqMask) / freqOne }
 
 // hdr is a view of one chunk's bytes.
 type hdr []byte

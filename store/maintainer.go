@@ -69,7 +69,7 @@ func (s *Store) Crawl() {
 			for off := 0; off+c.sc.Size <= s.arena.PageSize(); off += c.sc.Size {
 				l := s.arena.LocOf(page, off)
 				it := hdr(s.arena.Chunk(l, HeaderSize))
-				if it.state() != stateLinked {
+				if !it.linked() {
 					continue
 				}
 				checked++
@@ -111,8 +111,8 @@ func (s *Store) automove() {
 		c.lastEvicted = ev
 		pages := c.sc.Pages()
 		age := uint32(0)
-		if c.tail != slab.Nil {
-			if a := hdr(s.arena.Chunk(c.tail, HeaderSize)).atime(); a <= now {
+		if old := c.oldest(); old != slab.Nil {
+			if a := hdr(s.arena.Chunk(old, HeaderSize)).atime(); a <= now {
 				age = now - a
 			}
 		}

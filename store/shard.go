@@ -17,11 +17,12 @@ type shard struct {
 	_       [64]byte      // keep neighbouring shards' locks off one cache line
 }
 
-// class is one slab class with its LRU list and counters, under one lock.
+// class is one slab class with its two FIFO queues (queues.go) and
+// counters, under one lock.
 type class struct {
 	mu          sync.Mutex
 	sc          *slab.Class
-	head, tail  slab.Loc
+	q           [2]queue // qSmall, qMain
 	st          classStats
 	lastEvicted uint64 // evictions seen by the last automove pass
 }
@@ -95,10 +96,13 @@ func (s *Store) link(sh *shard, slot int, h uint64, l slab.Loc, now uint32) {
 	} else {
 		sh.idx.insert(h, l, s.hashAt)
 	}
+	q := qSmall
+	if s.ghost.take(h) {
+		q = qMain // evicted from the small queue lately: seen twice
+	}
 	c := s.classes[it.cls()]
 	c.mu.Lock()
-	it.setState(stateLinked)
-	c.pushHead(s, l, it)
+	c.pushHead(s, q, l, it)
 	c.st.items++
 	c.st.bytes += int64(it.total())
 	c.st.totalItems++
@@ -176,59 +180,33 @@ func (s *Store) freeBusy(l slab.Loc) {
 	c.mu.Unlock()
 }
 
-// markHit records a read: the first marks the item fetched, later ones
-// active, which earns it a second chance at the LRU tail (memcached's
-// FETCHED and ACTIVE bits).
+// markHit records a read: the first marks the item fetched, the second
+// active (memcached's FETCHED and ACTIVE bits), and each one counts in the
+// item's frequency, up to freqMax, which decides at a queue's tail whether
+// it stays (queues.go). After a few reads a hot item's header is no longer
+// written at all.
 func markHit(it hdr) {
 	f := it.iflags()
-	if f&flagFetched == 0 {
-		it.setIflags(f | flagFetched)
-	} else if f&flagActive == 0 {
-		it.setIflags(f | flagActive)
+	g := f
+	if g&flagFetched == 0 {
+		g |= flagFetched
+	} else {
+		g |= flagActive
+	}
+	if g&freqMask != freqMask {
+		g += freqOne
+	}
+	if g != f {
+		it.setIflags(g)
 	}
 }
 
-// bump moves a hit item to the LRU head, at most once per bumpInterval.
-func (s *Store) bump(l slab.Loc, it hdr, now uint32) {
+// bump records a hit's time in the item (for the ages of `stats items` and
+// the page mover), at most once per bumpInterval. Items do not move on a
+// hit: the queues are FIFO, so a read takes no class lock.
+func (s *Store) bump(it hdr, now uint32) {
 	if it.atime()+bumpInterval > now {
 		return
 	}
-	c := s.classes[it.cls()]
-	c.mu.Lock()
-	if it.state() == stateLinked {
-		c.remove(s, l, it)
-		c.pushHead(s, l, it)
-	}
 	it.setAtime(now)
-	c.mu.Unlock()
-}
-
-// LRU list operations, class lock held.
-
-func (c *class) pushHead(s *Store, l slab.Loc, it hdr) {
-	it.setPrev(uint32(slab.Nil))
-	it.setNext(uint32(c.head))
-	if c.head != slab.Nil {
-		hdr(s.arena.Chunk(c.head, HeaderSize)).setPrev(uint32(l))
-	}
-	c.head = l
-	if c.tail == slab.Nil {
-		c.tail = l
-	}
-}
-
-func (c *class) remove(s *Store, l slab.Loc, it hdr) {
-	p, n := slab.Loc(it.prev()), slab.Loc(it.next())
-	if p != slab.Nil {
-		hdr(s.arena.Chunk(p, HeaderSize)).setNext(uint32(n))
-	} else {
-		c.head = n
-	}
-	if n != slab.Nil {
-		hdr(s.arena.Chunk(n, HeaderSize)).setPrev(uint32(p))
-	} else {
-		c.tail = p
-	}
-	it.setPrev(uint32(slab.Nil))
-	it.setNext(uint32(slab.Nil))
 }

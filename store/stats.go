@@ -29,7 +29,8 @@ type classStats struct {
 	evictedTime                                   uint32
 	reclaimed, expiredUnfetched, crawlerReclaimed uint64
 	outOfMemory                                   uint64
-	rescued                                       uint64 // second chances at the LRU tail
+	rescued                                       uint64 // second chances within the main queue
+	promoted                                      uint64 // moves from the small queue to the main one
 }
 
 type globalStats struct {
@@ -60,6 +61,7 @@ type Stats struct {
 	PagePool                                                 int
 	HashPower                                                int
 	HashBytes                                                int64
+	GhostBytes                                               int64 // S3-FIFO's ghost table (queues.go), fixed at start
 	Classes                                                  []ClassStats
 }
 
@@ -69,6 +71,7 @@ type ClassStats struct {
 	ChunkSize, ChunksPerPage, TotalPages            int
 	TotalChunks, UsedChunks, FreeChunks             int
 	Items                                           int64
+	SmallItems, MainItems                           int64 // in each queue (queues.go)
 	MemRequested                                    int64
 	Age                                             uint32
 	Evicted, EvictedNonzero, EvictedUnfetched       uint64
@@ -76,6 +79,7 @@ type ClassStats struct {
 	EvictedTime                                     uint32
 	OutOfMemory, Reclaimed, ExpiredUnfetched        uint64
 	CrawlerReclaimed, MovesWithinLRU                uint64
+	MovesToMain                                     uint64
 	GetHits, CmdSet, DeleteHits, IncrHits, DecrHits uint64
 	CasHits, CasBadval, TouchHits                   uint64
 }
@@ -131,10 +135,11 @@ func (s *Store) Stats() Stats {
 			Evicted: c.st.evicted, EvictedNonzero: c.st.evictedNonzero, EvictedUnfetched: c.st.evictedUnfetched,
 			EvictedActive: c.st.evictedActive, EvictedTime: c.st.evictedTime,
 			OutOfMemory: c.st.outOfMemory, Reclaimed: c.st.reclaimed, ExpiredUnfetched: c.st.expiredUnfetched,
-			CrawlerReclaimed: c.st.crawlerReclaimed, MovesWithinLRU: c.st.rescued,
+			CrawlerReclaimed: c.st.crawlerReclaimed, MovesWithinLRU: c.st.rescued, MovesToMain: c.st.promoted,
+			SmallItems: int64(c.q[qSmall].n), MainItems: int64(c.q[qMain].n),
 		}
-		if c.tail != slab.Nil {
-			if a := hdr(s.arena.Chunk(c.tail, HeaderSize)).atime(); a <= now {
+		if old := c.oldest(); old != slab.Nil {
+			if a := hdr(s.arena.Chunk(old, HeaderSize)).atime(); a <= now {
 				cs.Age = now - a
 			}
 		}
@@ -167,6 +172,7 @@ func (s *Store) Stats() Stats {
 	st.TotalMalloced = int64(s.arena.AllocatedPages()) * int64(s.arena.PageSize())
 	st.PagePool = s.arena.PoolPages()
 	st.HashBytes = int64(slots) * 8
+	st.GhostBytes = s.ghost.bytes()
 	for 1<<st.HashPower < slots {
 		st.HashPower++
 	}

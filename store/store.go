@@ -58,6 +58,7 @@ type Store struct {
 	shards    []shard
 	shardMask uint64
 	clock     *clock
+	ghost     ghostTable // S3-FIFO's ghost queue (queues.go)
 
 	casSeq        atomic.Uint64
 	automoveLevel atomic.Int32 // slab_automove level, changeable at run time
@@ -119,6 +120,7 @@ func New(o Options) (*Store, error) {
 		shards:    make([]shard, o.Shards),
 		shardMask: uint64(o.Shards - 1),
 		clock:     newClock(o.Now),
+		ghost:     ghostFor(o.MemoryLimit),
 		stop:      make(chan struct{}),
 		kick:      make(chan struct{}, 1),
 	}
@@ -127,7 +129,10 @@ func New(o Options) (*Store, error) {
 	s.classes = make([]*class, len(sizes)+1)
 	arena.SetClasses(len(sizes))
 	for i, sz := range sizes {
-		s.classes[i+1] = &class{sc: slab.NewClass(uint8(i+1), sz, arena), head: slab.Nil, tail: slab.Nil}
+		c := &class{sc: slab.NewClass(uint8(i+1), sz, arena)}
+		c.q[qSmall] = queue{head: slab.Nil, tail: slab.Nil}
+		c.q[qMain] = queue{head: slab.Nil, tail: slab.Nil}
+		s.classes[i+1] = c
 	}
 	s.automoveLevel.Store(int32(o.SlabAutomove))
 	per := (1 << o.HashPower) / o.Shards

@@ -1,0 +1,147 @@
+package store
+
+import (
+	"sync/atomic"
+
+	"github.com/gocached/gocached/slab"
+)
+
+// Eviction is S3-FIFO's (Yang et al., SOSP 2023), per slab class: a new
+// item enters the small queue; when the class needs a chunk and the small
+// queue holds a tenth or more of the class's chunks, its oldest item is
+// looked at: read since it came, it moves to the main queue; never read,
+// it is evicted and its hash goes to the ghost table. An item whose hash
+// is in the ghost table (evicted from the small queue lately, and wanted
+// again) enters the main queue directly. Otherwise the main queue's oldest
+// item is looked at: read since it was last looked at (frequency > 0), it
+// goes back to the main queue's head with one less; else it is evicted.
+//
+// So one-hit wonders (scans, keys read once) leave after a short stay
+// without pushing out what is read again, and a hit moves nothing: the
+// queues are FIFO, a read only counts in the item's header (markHit).
+
+// Queues of a class.
+const (
+	qSmall = 0
+	qMain  = 1
+)
+
+// smallShare: the small queue is evicted from while it holds at least
+// 1/smallShare of the class's chunks.
+const smallShare = 10
+
+// queue is a doubly linked FIFO of items through their prev/next fields;
+// class lock held for all of it.
+type queue struct {
+	head, tail slab.Loc
+	n          int
+}
+
+// pushHead puts a linked item at the head of queue q, setting its state.
+func (c *class) pushHead(s *Store, q int, l slab.Loc, it hdr) {
+	it.setState(stateLinked + uint8(q))
+	qu := &c.q[q]
+	it.setPrev(uint32(slab.Nil))
+	it.setNext(uint32(qu.head))
+	if qu.head != slab.Nil {
+		hdr(s.arena.Chunk(qu.head, HeaderSize)).setPrev(uint32(l))
+	}
+	qu.head = l
+	if qu.tail == slab.Nil {
+		qu.tail = l
+	}
+	qu.n++
+}
+
+// remove takes a linked item out of its queue (its state is left alone).
+func (c *class) remove(s *Store, l slab.Loc, it hdr) {
+	qu := &c.q[it.state()-stateLinked]
+	p, n := slab.Loc(it.prev()), slab.Loc(it.next())
+	if p != slab.Nil {
+		hdr(s.arena.Chunk(p, HeaderSize)).setNext(uint32(n))
+	} else {
+		qu.head = n
+	}
+	if n != slab.Nil {
+		hdr(s.arena.Chunk(n, HeaderSize)).setPrev(uint32(p))
+	} else {
+		qu.tail = p
+	}
+	it.setPrev(uint32(slab.Nil))
+	it.setNext(uint32(slab.Nil))
+	qu.n--
+}
+
+// victim is the item eviction looks at next (class lock held), or Nil.
+func (c *class) victim() slab.Loc {
+	small, main := &c.q[qSmall], &c.q[qMain]
+	if small.tail != slab.Nil && (main.tail == slab.Nil || small.n*smallShare >= c.sc.TotalChunks()) {
+		return small.tail
+	}
+	return main.tail
+}
+
+// oldest is the item stored or read longest ago as far as the queues know
+// (class lock held): the main queue's tail, else the small one's; Nil when
+// the class is empty. Its age is the class's `age` in `stats items` and
+// what the page mover balances.
+func (c *class) oldest() slab.Loc {
+	if c.q[qMain].tail != slab.Nil {
+		return c.q[qMain].tail
+	}
+	return c.q[qSmall].tail
+}
+
+// requeue gives a live item at a queue's tail its second chance if it has
+// earned one (shard and class locks held): from the small queue to the
+// main one when it was read, within the main one when it was read since it
+// was last looked at, with one read less. False: it is to be evicted.
+func (c *class) requeue(s *Store, l slab.Loc, it hdr) bool {
+	f := it.iflags()
+	if freqOf(f) == 0 {
+		return false
+	}
+	c.remove(s, l, it)
+	if it.state() == stateLinked {
+		it.setIflags(f &^ freqMask) // counts afresh in the main queue
+		c.st.promoted++
+	} else {
+		it.setIflags(f - freqOne)
+		c.st.rescued++
+	}
+	c.pushHead(s, qMain, l, it)
+	return true
+}
+
+// ghostTable remembers the hashes of items evicted from small queues
+// unread, as S3-FIFO's ghost queue: a fixed array of 32-bit tags, one per
+// hash bucket, a newer hash taking an older one's bucket. No pointers and
+// no lock (atomic tags; a lost race only forgets or mistakes one key).
+type ghostTable struct {
+	tags []atomic.Uint32
+	mask uint64
+}
+
+// ghostFor sizes the table for memoryLimit bytes of items: one entry per
+// 256 bytes (as many as the items of that size), a power of two, at least
+// 4096: 4 bytes per 256 of -m, 1.6%.
+func ghostFor(memoryLimit int64) ghostTable {
+	n := uint64(4096)
+	for int64(n)*256 < memoryLimit {
+		n <<= 1
+	}
+	return ghostTable{tags: make([]atomic.Uint32, n), mask: n - 1}
+}
+
+func ghostTag(h uint64) uint32 { return uint32(h>>32) | 1 }
+
+func (g *ghostTable) add(h uint64) { g.tags[h&g.mask].Store(ghostTag(h)) }
+
+// take reports whether h is in the table, and forgets it.
+func (g *ghostTable) take(h uint64) bool {
+	t := &g.tags[h&g.mask]
+	return t.Load() == ghostTag(h) && t.CompareAndSwap(ghostTag(h), 0)
+}
+
+// bytes is the table's memory.
+func (g *ghostTable) bytes() int64 { return int64(len(g.tags)) * 4 }
