@@ -73,7 +73,7 @@ func fillMixed(ts *testStore, n int, downtime int64) map[string]wantItem {
 		now := ts.clock.Now().Unix()
 		key := "k" + itoa(i) + strings.Repeat("x", rng.IntN(40))
 		size := rng.IntN(300)
-		if i%100 == 0 {
+		if i%(n/200) == 0 { // 200 large items, whatever n
 			size = rng.IntN(200 << 10)
 		}
 		val := strings.Repeat(string(rune('a'+i%26)), size)
@@ -101,8 +101,17 @@ func fillMixed(ts *testStore, n int, downtime int64) map[string]wantItem {
 }
 
 func TestRestartResumesEveryLiveItem(t *testing.T) {
-	const n, downtime = 20000, 120
-	file, fc, a := firstStart(t)
+	// 1 M items as the issue asks; fewer under the race detector (make
+	// test), where each set costs a hundred times more.
+	n, downtime := 1<<20, int64(120)
+	if raceEnabled {
+		n = 20000
+	}
+	file := filepath.Join(memFileDir(t), "mem")
+	fc := &fakeClock{t: testStart}
+	o := restartOpts(file, fc)
+	o.MemoryLimit = 1 << 30
+	a := openRestart(t, o, fc)
 	if r := a.Restart(); r.Resumed || !strings.Contains(r.Reason, "no metadata file") || r.File != file {
 		t.Fatalf("first start: %+v, want not resumed for want of metadata", r)
 	}
@@ -117,8 +126,8 @@ func TestRestartResumesEveryLiveItem(t *testing.T) {
 		t.Fatalf("graceful stop left no metadata: %v", err)
 	}
 
-	fc.Add(downtime * time.Second)
-	b := openRestart(t, restartOpts(file, fc), fc)
+	fc.Add(time.Duration(downtime) * time.Second)
+	b := openRestart(t, o, fc)
 	r := b.Restart()
 	live := 0
 	for _, w := range want {
@@ -127,6 +136,7 @@ func TestRestartResumesEveryLiveItem(t *testing.T) {
 		}
 	}
 	if !r.Resumed || r.Items != live || r.Expired != n-live || r.Dropped != 0 {
+		// Every item was stored (setX checks): none may be lost or evicted.
 		t.Fatalf("restart report %+v, want resumed with %d items, %d expired, none dropped", r, live, n-live)
 	}
 	if _, err := os.Stat(file + ".meta"); !errors.Is(err, os.ErrNotExist) {
