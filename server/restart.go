@@ -53,12 +53,16 @@ func restartProgress(log *zap.Logger) func(done, total int) {
 
 // logRestart says what the start did with the memory file. As memcached's
 // [restart] lines these show at every verbosity.
-func logRestart(r store.RestartReport, log *zap.Logger) {
+func logRestart(r store.RestartReport, size int64, log *zap.Logger) {
 	if r.File == "" {
 		return
 	}
 	if ok, err := slab.OnMemoryFS(r.File); err == nil && !ok {
 		log.Warn("[restart] the memory file is not on tmpfs or ramfs: item memory may be written to disk", zap.String("memory_file", r.File))
+	}
+	if room, err := slab.FileRoom(r.File); err == nil && room < size {
+		log.Warn("[restart] the memory file's filesystem has less room than -m: writing item memory past it would crash the daemon (SIGBUS); grow the tmpfs or lower -m",
+			zap.String("memory_file", r.File), zap.Int64("room_mb", room>>20), zap.Int64("memory_limit_mb", size>>20))
 	}
 	if !r.Resumed {
 		log.Warn("[restart] starting with an empty cache", zap.String("memory_file", r.File), zap.String("reason", r.Reason))

@@ -157,7 +157,7 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	logRestart(st.Restart(), log)
+	logRestart(st.Restart(), int64(cfg.MemoryLimitMB)<<20, log)
 	s := &Server{
 		cfg:         cfg,
 		log:         log,

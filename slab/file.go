@@ -155,3 +155,18 @@ func OnMemoryFS(path string) (bool, error) {
 	}
 	return false, nil
 }
+
+// FileRoom is how many bytes of the file at path can be in memory: what it
+// holds already plus its filesystem's free space. A memory file mapped
+// past its room crashes the process (SIGBUS) when it is written there.
+func FileRoom(path string) (int64, error) {
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(path, &fs); err != nil {
+		return 0, err
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return 0, err
+	}
+	return int64(fs.Bavail)*fs.Bsize + st.Blocks*512, nil
+}

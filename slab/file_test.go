@@ -167,3 +167,30 @@ func TestOnMemoryFS(t *testing.T) {
 		}
 	}
 }
+
+func TestFileRoom(t *testing.T) {
+	path := filepath.Join(memDir(t), "mem")
+	if err := os.WriteFile(path, make([]byte, 1<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, err := FileRoom(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before < 1<<20 {
+		t.Fatalf("FileRoom %d is less than the file's own 1 MB", before)
+	}
+	// Space the file already holds is room, not used room: growing it by
+	// truncation (sparse) changes nothing (within 32 MB: others may be
+	// writing to the same filesystem meanwhile).
+	if err := os.Truncate(path, 64<<20); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := FileRoom(path)
+	if d := after - before; d > 32<<20 || d < -32<<20 {
+		t.Errorf("FileRoom moved by %d bytes when the file grew sparsely", d)
+	}
+	if _, err := FileRoom(filepath.Join(path, "not-a-dir")); err == nil {
+		t.Error("FileRoom of a path that cannot exist succeeded")
+	}
+}

@@ -44,7 +44,14 @@ type restartSettings struct {
 	NoCAS        bool    `json:"no_cas"`
 	Shards       int     `json:"shards"`
 	ClassSizes   []int   `json:"class_sizes"`
+	ItemLayout   string  `json:"item_layout"` // itemLayout: memory of another header layout is not read
 }
+
+// itemLayout fingerprints the item header (item.go): a gocached whose
+// header differs starts empty instead of misreading the pages.
+var itemLayout = fmt.Sprint("header ", HeaderSize, " offsets ",
+	[]int{offPrev, offNext, offExp, offAtime, offCAS, offFlags, offNbytes, offNkey, offState, offCls, offIflags},
+	" linked ", stateLinked)
 
 // restartMeta is what a graceful stop saves besides the pages.
 type restartMeta struct {
@@ -82,7 +89,7 @@ func (s *Store) restartSettings() restartSettings {
 	return restartSettings{
 		MemoryLimit: s.opts.MemoryLimit, PageSize: s.arena.PageSize(), MaxItemSize: s.opts.MaxItemSize,
 		ChunkMax: s.opts.ChunkMax, GrowthFactor: s.opts.GrowthFactor, MinChunk: s.opts.MinChunk,
-		NoCAS: s.opts.NoCAS, Shards: len(s.shards), ClassSizes: sizes,
+		NoCAS: s.opts.NoCAS, Shards: len(s.shards), ClassSizes: sizes, ItemLayout: itemLayout,
 	}
 }
 

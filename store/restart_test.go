@@ -222,6 +222,16 @@ func TestRestartDiscards(t *testing.T) {
 			reason: "settings changed: page_size"},
 		{name: "CAS turned off", change: func(o *Options, _ *fakeClock, _ string) { o.NoCAS = true },
 			reason: "settings changed: no_cas"},
+		{name: "item header layout changed", change: func(_ *Options, _ *fakeClock, meta string) {
+			b, _ := os.ReadFile(meta)
+			m, err := decodeRestartMeta(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Settings.ItemLayout = "header 40"
+			b, _ = encodeRestartMeta(m)
+			os.WriteFile(meta, b, 0o600)
+		}, reason: "settings changed: item_layout was header 40"},
 		{name: "truncated metadata", change: func(_ *Options, _ *fakeClock, meta string) {
 			b, _ := os.ReadFile(meta)
 			os.WriteFile(meta, b[:len(b)/2], 0o600)
