@@ -189,7 +189,7 @@ func (s *Store) checkMeta(m *restartMeta) error {
 	if now := s.clock.now().Unix(); now < m.StopTime {
 		return fmt.Errorf("the clock went back %ds since the stop", m.StopTime-now)
 	}
-	if len(m.Pages) > s.arena.LimitPages() || len(m.IndexSlots) != len(s.shards) {
+	if len(m.Pages) > s.arena.MaxPages() || len(m.IndexSlots) != len(s.shards) {
 		return errors.New("metadata does not fit the memory limit")
 	}
 	for _, id := range m.Pages {

@@ -461,3 +461,31 @@ func TestRestartDropsTornItems(t *testing.T) {
 		})
 	}
 }
+
+// TestRestartFirstPagePastTheLimit: a class's first page granted past -m
+// (memory full) is resumed with its item.
+func TestRestartFirstPagePastTheLimit(t *testing.T) {
+	file := filepath.Join(memFileDir(t), "mem")
+	fc := &fakeClock{t: testStart}
+	o := restartOpts(file, fc)
+	o.MemoryLimit = 2 << 20
+	a := openRestart(t, o, fc)
+	for i := 0; i < 40000; i++ { // more than the two pages hold
+		a.set("small"+itoa(i), "v")
+	}
+	big := repeat("b", 100<<10)
+	a.set("big", big)
+	pages := a.arena.AllocatedPages()
+	if pages <= a.arena.LimitPages() {
+		t.Fatalf("%d pages allocated, want one past the limit of %d", pages, a.arena.LimitPages())
+	}
+	if err := a.CloseRestartable(); err != nil {
+		t.Fatal(err)
+	}
+	b := openRestart(t, o, fc)
+	if r := b.Restart(); !r.Resumed || r.Pages != pages {
+		t.Fatalf("restart %+v, want %d pages resumed", r, pages)
+	}
+	b.mustGet("big", big)
+	checkInvariants(t, b.Store)
+}
