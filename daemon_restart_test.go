@@ -118,21 +118,24 @@ func TestRestartSecondDaemonRefuses(t *testing.T) {
 }
 
 // TestRestartLogsWhy: a child daemon's start-up log says why it starts
-// empty (options changed) or that it resumed, at the default verbosity.
+// empty (no metadata after a SIGKILL, options changed) or that it resumed,
+// at the default verbosity.
 func TestRestartLogsWhy(t *testing.T) {
 	file := memoryFile(t)
 	tests := []struct {
 		name string
 		args []string
+		stop syscall.Signal // how this run ends
 		want string
 	}{
-		{"first start", []string{"-m", "8"}, "no metadata file"},
-		{"same options", []string{"-m", "8"}, "cache resumed"},
-		{"-m changed", []string{"-m", "16"}, "settings changed: memory_limit was 8388608, now 16777216"},
+		{"first start", []string{"-m", "8"}, syscall.SIGTERM, "no metadata file"},
+		{"same options", []string{"-m", "8"}, syscall.SIGKILL, "cache resumed"},
+		{"after SIGKILL", []string{"-m", "8"}, syscall.SIGTERM, "no metadata file"},
+		{"-m changed", []string{"-m", "16"}, syscall.SIGTERM, "settings changed: memory_limit was 8388608, now 16777216"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			log := runChild(t, append([]string{"-e", file}, tc.args...))
+			log := runChild(t, append([]string{"-e", file}, tc.args...), tc.stop)
 			if !strings.Contains(log, tc.want) {
 				t.Fatalf("start-up log does not say %q:\n%s", tc.want, log)
 			}
@@ -141,8 +144,8 @@ func TestRestartLogsWhy(t *testing.T) {
 }
 
 // runChild starts the daemon as a child process, stores a key once it
-// listens, stops it with SIGTERM and returns what it logged.
-func runChild(t *testing.T, args []string) string {
+// listens, stops it with sig and returns what it logged.
+func runChild(t *testing.T, args []string, sig syscall.Signal) string {
 	t.Helper()
 	port := freePort(t)
 	var stderr bytes.Buffer
@@ -168,8 +171,8 @@ func runChild(t *testing.T, args []string) string {
 	if got := roundTrip(t, port, "set k 0 0 1\r\nv\r\n"); got != "STORED\r\n" {
 		t.Errorf("set: %q", got)
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
+	_ = cmd.Process.Signal(sig)
+	if err := cmd.Wait(); err != nil && sig != syscall.SIGKILL {
 		t.Fatalf("child daemon: %v\n%s", err, stderr.String())
 	}
 	return stderr.String()
