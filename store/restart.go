@@ -243,6 +243,7 @@ func (s *Store) rebuild(m *restartMeta) {
 						sh.idx.insert(h, l, s.hashAt)
 						lru[id] = append(lru[id], uint64(it.atime())<<32|uint64(l))
 						c.st.items++
+						c.st.totalItems++ // as memcached's do_item_link_fixup
 						c.st.bytes += int64(full.total())
 						maxCAS = max(maxCAS, it.cas())
 						continue
