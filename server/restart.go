@@ -34,20 +34,22 @@ func (s *Server) closeStoreNow() {
 }
 
 // restartProgress logs the rebuild of a memory file every tenth of it, and
-// tells systemd (STATUS=).
+// tells systemd (STATUS=, EXTEND_TIMEOUT_USEC=).
 func restartProgress(log *zap.Logger) func(done, total int) {
-	last := -1
+	lastStep := -1
 	return func(done, total int) {
 		if total == 0 {
 			return
 		}
 		pct := done * 100 / total
-		if pct/10 == last/10 && done != total {
+		if pct/10 == lastStep && done != total {
 			return
 		}
-		last = pct
+		lastStep = pct / 10
 		log.Info("[restart] rebuilding the cache", zap.Int("pages_done", done), zap.Int("pages", total))
-		_ = SystemdNotify("STATUS=restoring cache from memory file: " + strconv.Itoa(pct) + "%")
+		// Each step also extends systemd's start timeout by 30 s, so a big
+		// rebuild that keeps progressing is not killed by TimeoutStartSec.
+		_ = SystemdNotify("STATUS=restoring cache from memory file: " + strconv.Itoa(pct) + "%\nEXTEND_TIMEOUT_USEC=30000000")
 	}
 }
 
