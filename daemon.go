@@ -53,7 +53,7 @@ func daemonFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cluster-config", Usage: "answer ElastiCache's \"config get cluster\" with `NODES`: host|ip|port or host:port, comma-separated, or @FILE (reread when it changes)"},
 		&cli.BoolFlag{Name: "disable-dumping", Aliases: []string{"X"}, Usage: "disable stats cachedump, stats detail and lru_crawler metadump"},
 		&cli.BoolFlag{Name: "disable-watch", Aliases: []string{"W"}, Usage: "disable the watch command (live logging)"},
-		&cli.StringFlag{Name: "memory-file", Aliases: []string{"e"}, Usage: "memcached's restartable cache: NOT SUPPORTED YET, gocached refuses to start with it"},
+		&cli.StringFlag{Name: "memory-file", Aliases: []string{"e"}, Usage: "restartable cache: item memory in `FILE` (on tmpfs); a graceful stop (SIGTERM, SIGUSR1, shutdown graceful) lets the next start with the same options resume it"},
 		&cli.BoolFlag{Name: "lock-memory", Aliases: []string{"k"}, Usage: "IGNORED (warns): lock down all paged memory; gocached does not mlock"},
 		&cli.BoolFlag{Name: "enable-coredumps", Aliases: []string{"r"}, Usage: "IGNORED (warns): maximize core file limit; Go writes cores only with GOTRACEBACK=crash"},
 		&cli.BoolFlag{Name: "enable-largepages", Aliases: []string{"L"}, Usage: "IGNORED (warns): large memory pages; Go's runtime uses transparent huge pages as the kernel allows"},
@@ -207,9 +207,7 @@ func configFrom(c *cli.Context) (cfg server.Config, ignored []string, err error)
 			ignored = append(ignored, "-"+f.short)
 		}
 	}
-	if c.IsSet("memory-file") {
-		return cfg, nil, errors.New("-e (restartable cache) is not supported yet: start without it")
-	}
+	cfg.MemoryFile = c.String("memory-file")
 	if c.IsSet("napi-ids") && c.Int("napi-ids") <= 0 {
 		return cfg, nil, errors.New("maximum number of NAPI IDs must be greater than 0")
 	}
@@ -315,8 +313,10 @@ func runDaemon(c *cli.Context) error {
 // daemon to stop, with how long requests in flight may take to finish:
 // none for SIGINT and the plain shutdown command (memcached exits at
 // once), up to -o shutdown_timeout for SIGTERM, SIGUSR1 and "shutdown
-// graceful". SIGHUP does not stop it: as memcached, it rereads the ascii
-// auth file (a failure keeps the users already loaded).
+// graceful", which with -e also save the cache for the next start (memcached
+// saves on SIGUSR1 and shutdown graceful only; SIGTERM too makes systemctl
+// restart a warm restart). SIGHUP does not stop it: as memcached, it rereads
+// the ascii auth file (a failure keeps the users already loaded).
 func waitForStop(srv *server.Server, graceful time.Duration, sigs <-chan os.Signal, log *zap.Logger) time.Duration {
 	for {
 		select {
@@ -338,10 +338,12 @@ func waitForStop(srv *server.Server, graceful time.Duration, sigs <-chan os.Sign
 			default:
 				log.Info("shutting down", zap.Stringer("signal", sig), zap.Duration("drain", graceful))
 			}
+			srv.KeepCache()
 			return graceful
 		case mode := <-srv.ShutdownRequested():
 			log.Info("shutting down", zap.String("requested_by", mode))
 			if mode == "graceful" {
+				srv.KeepCache()
 				return graceful
 			}
 			return 0

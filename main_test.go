@@ -70,16 +70,22 @@ func TestFlags(t *testing.T) {
 	}
 }
 
-// startDaemon runs the daemon in-process on a free loopback port with
-// args, and returns the port and the channel its Run result arrives on.
-func startDaemon(t *testing.T, args ...string) (string, <-chan error) {
+// freePort is a loopback TCP port nothing listens on.
+func freePort(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// startDaemon runs the daemon in-process on a free loopback port with
+// args, and returns the port and the channel its Run result arrives on.
+func startDaemon(t *testing.T, args ...string) (string, <-chan error) {
+	t.Helper()
+	port := freePort(t)
 	done := make(chan error, 1)
 	go func() {
 		done <- newApp().Run(append([]string{"gocached", "-p", port, "-l", "127.0.0.1", "-m", "8"}, args...))
@@ -95,18 +101,27 @@ func startDaemon(t *testing.T, args ...string) (string, <-chan error) {
 	return "", nil
 }
 
-// roundTrip sends req on a new connection and returns the first read.
-func roundTrip(t *testing.T, port, req string) string {
+// send sends req on a new connection, which it returns with a read
+// deadline 5 s away.
+func send(t *testing.T, port, req string) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", "127.0.0.1:"+port)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	if _, err := c.Write([]byte(req)); err != nil {
 		t.Fatal(err)
 	}
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	return c
+}
+
+// roundTrip sends req on a new connection and returns the first read.
+func roundTrip(t *testing.T, port, req string) string {
+	t.Helper()
+	c := send(t, port, req)
+	defer c.Close()
 	buf := make([]byte, 256)
 	n, _ := c.Read(buf)
 	return string(buf[:n])

@@ -111,7 +111,7 @@ func TestStartupRefusals(t *testing.T) {
 		{[]string{"-o", "hash_algorithm=md5"}, "unknown hash_algorithm"},
 		{[]string{"-o", "slab_chunk_max=3000"}, "must be evenly divisible by slab_chunk_max"},
 		{[]string{"-o", "temporary_ttl=60,no_lru_maintainer"}, "requires lru_maintainer"},
-		{[]string{"-e", "/dev/shm/gocached-test"}, "not supported yet"},
+		{[]string{"-e", "/nonexistent-gocached-dir/memory_file"}, "no such file or directory"},
 		{[]string{"-N", "8", "-t", "2"}, "cannot be greater than number of threads"},
 		{[]string{"-R", "0"}, "must be greater than 0"},
 		{[]string{"-j"}, "flag provided but not defined"},

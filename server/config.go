@@ -36,6 +36,7 @@ type Config struct {
 	SlabAutomove   int           // -o slab_automove
 	HashPower      int           // -o hashpower
 	ReadBufLimitMB int           // -o read_buf_mem_limit: cap on connection buffer memory, MB; 0 = none
+	MemoryFile     string        // -e: item memory in this file, resumed after a graceful stop (restart.go)
 	Version        string        // reported by `version` and stats
 	// Reported holds `stats settings` values (memcached's names) of
 	// options gocached accepts without a mechanism they could tune.

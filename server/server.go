@@ -48,6 +48,7 @@ type Server struct {
 	idle        *idler      // parks idle connections (park.go); nil until Serve, or when unavailable
 	idleOnce    sync.Once
 	closeStore  sync.Once
+	keepCache   atomic.Bool               // Shutdown saves the cache for a restart (restart.go)
 	sasl        *passwords                // -S password file
 	asciiAuth   atomic.Pointer[passwords] // -Y users; nil when ascii auth is off; swapped by ReloadAuth
 
@@ -141,19 +142,22 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 		}
 	}
 	st, err := store.New(store.Options{
-		MemoryLimit:  int64(cfg.MemoryLimitMB) << 20,
-		MaxItemSize:  cfg.MaxItemSize,
-		GrowthFactor: cfg.GrowthFactor,
-		MinChunk:     cfg.MinChunk,
-		NoEvictions:  cfg.NoEvictions,
-		NoCAS:        cfg.NoCAS,
-		HashPower:    cfg.HashPower,
-		SlabAutomove: cfg.automove(),
-		Now:          cfg.now,
+		MemoryLimit:     int64(cfg.MemoryLimitMB) << 20,
+		MaxItemSize:     cfg.MaxItemSize,
+		GrowthFactor:    cfg.GrowthFactor,
+		MinChunk:        cfg.MinChunk,
+		NoEvictions:     cfg.NoEvictions,
+		NoCAS:           cfg.NoCAS,
+		HashPower:       cfg.HashPower,
+		SlabAutomove:    cfg.automove(),
+		Now:             cfg.now,
+		MemoryFile:      cfg.MemoryFile,
+		RestartProgress: restartProgress(log),
 	})
 	if err != nil {
 		return nil, err
 	}
+	logRestart(st.Restart(), int64(cfg.MemoryLimitMB)<<20, log)
 	s := &Server{
 		cfg:         cfg,
 		log:         log,
@@ -481,7 +485,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.cfg.UnixSocket != "" {
 		_ = os.Remove(s.cfg.UnixSocket)
 	}
-	s.closeStore.Do(s.store.Close)
+	s.closeStore.Do(s.closeStoreNow)
 	return err
 }
 

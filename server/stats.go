@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"os"
 	"runtime"
 	"strconv"
@@ -333,7 +334,7 @@ func (s *Server) writeSettings(w *statWriter) {
 	s.writeExtSettings(w)
 	s.writeTLSSettings(w)
 	w.str("num_napi_ids", "0")
-	w.str("memory_file", "(null)")
+	w.str("memory_file", cmp.Or(cfg.MemoryFile, "(null)"))
 	w.i("client_flags_size", 4)
 }
 

@@ -71,14 +71,21 @@ func TestSystemdListenersIgnoresOtherPID(t *testing.T) {
 	}
 }
 
-func TestSystemdNotify(t *testing.T) {
+// notifySocket listens as systemd's NOTIFY_SOCKET for the test.
+func notifySocket(t *testing.T) *net.UnixConn {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "notify")
 	pc, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pc.Close()
+	t.Cleanup(func() { pc.Close() })
 	t.Setenv("NOTIFY_SOCKET", path)
+	return pc
+}
+
+func TestSystemdNotify(t *testing.T) {
+	pc := notifySocket(t)
 	if err := SystemdNotify("READY=1"); err != nil {
 		t.Fatal(err)
 	}

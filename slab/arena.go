@@ -28,6 +28,7 @@ type Arena struct {
 	allocated int
 	pool      []uint32 // allocated pages owned by no class
 	over      int      // most pages past limit (TakeFirstPage), at most MaxClasses
+	file      *memFile // the memory file every page is mapped from, or nil
 }
 
 // A class's first page is granted even when the limit is reached, as
@@ -72,6 +73,14 @@ func (a *Arena) PageSize() int { return a.pageSize }
 // aside (TakeFirstPage).
 func (a *Arena) LimitPages() int { return a.limit }
 
+// MaxPages is the most pages the arena may hold, the first pages of
+// classes granted past the limit included.
+func (a *Arena) MaxPages() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.limit + a.over
+}
+
 // AllocatedPages is how many pages have been allocated so far.
 func (a *Arena) AllocatedPages() int {
 	a.mu.Lock()
@@ -109,12 +118,14 @@ func (a *Arena) take(first bool) (page uint32, ok bool) {
 	if a.allocated >= limit {
 		return 0, false
 	}
-	p, err := newPage(a.pageSize)
-	if err != nil {
-		return 0, false
-	}
 	page = uint32(a.allocated)
-	a.pages[page] = p
+	if a.pages[page] == nil { // a file arena's pages are all mapped already
+		p, err := newPage(a.pageSize)
+		if err != nil {
+			return 0, false
+		}
+		a.pages[page] = p
+	}
 	a.allocated++
 	return page, true
 }
@@ -146,10 +157,17 @@ func (a *Arena) Chunk(l Loc, n int) []byte {
 // Page returns a whole page's memory.
 func (a *Arena) Page(page uint32) []byte { return a.pages[page] }
 
-// Close unmaps every page. The arena must not be used afterwards.
+// Close unmaps every page (and unlocks a memory file, whose contents stay).
+// The arena must not be used afterwards.
 func (a *Arena) Close() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.file != nil {
+		a.file.unmap()
+		a.file.f.Close()
+		clear(a.pages)
+		return
+	}
 	for i, p := range a.pages {
 		if p != nil {
 			freePage(p)

@@ -79,6 +79,11 @@ func (c *Class) AddPage(page uint32) {
 	}
 }
 
+// AttachPage gives the class a page whose chunks stay as they are (none
+// goes on the free list): a resumed page, whose free chunks the caller
+// then hands to Free.
+func (c *Class) AttachPage(page uint32) { c.pages = append(c.pages, page) }
+
 func (c *Class) push(l Loc) {
 	binary.LittleEndian.PutUint32(c.arena.Chunk(l, 4), uint32(c.freeHead))
 	c.freeHead = l

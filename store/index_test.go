@@ -270,3 +270,24 @@ func TestIndexFindLoc(t *testing.T) {
 		t.Fatal("findLoc matched a loc under a different hash tag")
 	}
 }
+
+// TestHashPowerLevel: hash_power_level reads as memcached's for the same
+// number of items (its table grows past 1.5 items a bucket, from
+// -o hashpower), which memcached's restart.t checks.
+func TestHashPowerLevel(t *testing.T) {
+	ts := newTestStore(t, Options{MemoryLimit: 64 << 20})
+	n := 0
+	for _, tc := range []struct{ items, want int }{
+		{0, 16},
+		{49152, 16},   // gocached's table has doubled once: still 16
+		{98000, 16},   // memcached grows past 98304 (1.5 × 2^16)
+		{1 << 17, 17}, // restart.t: 2^17 items, level 17
+	} {
+		for ; n < tc.items; n++ {
+			ts.set("z"+itoa(n), "")
+		}
+		if got := ts.Stats().HashPower; got != tc.want {
+			t.Errorf("%d items: hash_power_level %d, want %d", tc.items, got, tc.want)
+		}
+	}
+}

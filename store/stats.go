@@ -173,9 +173,16 @@ func (s *Store) Stats() Stats {
 	st.PagePool = s.arena.PoolPages()
 	st.HashBytes = int64(slots) * 8
 	st.GhostBytes = s.ghost.bytes()
-	for 1<<st.HashPower < slots {
-		st.HashPower++
+	// hash_power_level as memcached counts it: its chained table of 2^n
+	// buckets grows past 1.5 items a bucket, this open-addressing one past
+	// 0.75 a slot, so 2^n slots hold what memcached's 2^(n-1) buckets do.
+	// Shards grow one by one, so the sum of their slots is rounded down.
+	// Never below the initial -o hashpower, as memcached's.
+	pow := 0
+	for 1<<(pow+1) <= slots {
+		pow++
 	}
+	st.HashPower = max(s.opts.HashPower, pow-1)
 	return st
 }
 

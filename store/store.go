@@ -40,6 +40,12 @@ type Options struct {
 	// CrawlInterval is how often the reclaimer sweeps for expired items;
 	// 0 means 10s, negative disables the background goroutines.
 	CrawlInterval time.Duration
+	// MemoryFile (memcached's -e) maps item memory from this file, and
+	// resumes the cache a graceful stop (CloseRestartable) left in it.
+	MemoryFile string
+	// RestartProgress, when set, is told how many of the memory file's
+	// pages the rebuild has walked, from 0 to all.
+	RestartProgress func(done, total int)
 }
 
 // Errors returned by storage operations that are not a stored/not-stored
@@ -73,6 +79,8 @@ type Store struct {
 	global globalStats
 
 	mcSizes []int // memcached's class table, for meta `me` replies
+
+	restart RestartReport
 
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -110,7 +118,13 @@ func New(o Options) (*Store, error) {
 	for pageSize < o.MaxItemSize {
 		pageSize <<= 1
 	}
-	arena, err := slab.NewArena(o.MemoryLimit, pageSize)
+	var arena *slab.Arena
+	var err error
+	if o.MemoryFile != "" {
+		arena, err = slab.NewFileArena(o.MemoryFile, o.MemoryLimit, pageSize)
+	} else {
+		arena, err = slab.NewArena(o.MemoryLimit, pageSize)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +152,12 @@ func New(o Options) (*Store, error) {
 	per := (1 << o.HashPower) / o.Shards
 	for i := range s.shards {
 		s.shards[i].idx = newIndex(per)
+	}
+	if o.MemoryFile != "" {
+		if err := s.resume(); err != nil {
+			arena.Close()
+			return nil, err
+		}
 	}
 	if o.CrawlInterval >= 0 {
 		if o.CrawlInterval == 0 {
