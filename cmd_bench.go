@@ -85,6 +85,7 @@ func benchCommand() *cli.Command {
 					return bench.ReplaceSection(c.String("file"), sec)
 				},
 			},
+			hitRatioCommand(),
 			{
 				Name:  "freeport",
 				Usage: "print free TCP ports on 127.0.0.1, one a line",
