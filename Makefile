@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/gocached
 ARGS    ?= -p 11211 -m 64 -v
 
-.PHONY: build run test race interop reliability soak bench lint fuzz fuzz-short clean
+.PHONY: build run test race interop reliability soak bench bench-percore bench-hitratio lint fuzz fuzz-short clean
 
 build:
 	$(GO) build -o $(BIN) .
@@ -52,6 +52,17 @@ soak:
 # the Go benchmarks of the hot paths.
 bench:
 	bash scripts/bench.sh
+
+# Per core (issue 13): gocached, memcached 1.6.45 and 1.6.18 with -t 1
+# pinned to one CPU, the load on the other; ratios, p50/p99, and syscalls
+# and context switches per operation (perf stat -C). About 6 minutes.
+bench-percore:
+	bash scripts/percore.sh
+
+# Cache-aside hit ratios at equal -m (Zipf, ETC sizes, scans, short TTLs),
+# each server fresh per workload. About 25 minutes at HR_M=64.
+bench-hitratio:
+	bash scripts/hitratio.sh
 
 lint:
 	gofmt -l . | (! grep .)
