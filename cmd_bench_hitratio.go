@@ -30,13 +30,14 @@ func hitRatioCommand() *cli.Command {
 			&cli.IntFlag{Name: "batch", Value: 100, Usage: "gets written together"},
 			&cli.IntFlag{Name: "max-value", Value: 500_000, Usage: "cap on ETC value sizes"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed"},
+			&cli.BoolFlag{Name: "fill", Usage: "only set keys 0..requests-1 once each (with their --sizes), no gets: then read the server's curr_items"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 		},
 		Action: func(c *cli.Context) error {
 			h := bench.HitRatio{
 				Requests: c.Int("requests"), Keys: c.Uint64("keys"), ZipfS: c.Float64("zipf"), Sizes: c.String("sizes"),
 				Scan: c.Float64("scan"), ShortTTL: c.Float64("short-ttl"), TTL: uint32(c.Uint("ttl")), Rate: c.Int("rate"),
-				Batch: c.Int("batch"), Seed: c.Uint64("seed"), MaxValue: c.Int("max-value"),
+				Batch: c.Int("batch"), Seed: c.Uint64("seed"), MaxValue: c.Int("max-value"), Fill: c.Bool("fill"),
 			}
 			if err := h.Validate(); err != nil {
 				return err

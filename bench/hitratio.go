@@ -30,6 +30,7 @@ type HitRatio struct {
 	Batch    int     `json:"batch"`
 	Seed     uint64  `json:"seed"`
 	MaxValue int     `json:"max_value"` // cap on ETC value sizes
+	Fill     bool    `json:"fill"`      // only set keys 0..Requests-1 once each, for the items an -m keeps
 }
 
 // HitRatioResult is what one server gave.
@@ -38,7 +39,9 @@ type HitRatioResult struct {
 	Gets     int           `json:"gets"`
 	Hits     int           `json:"hits"`
 	HitRatio float64       `json:"hit_ratio"`
-	Errors   int           `json:"errors"` // sets refused (SERVER_ERROR and the like)
+	Errors   int           `json:"errors"`    // sets refused (SERVER_ERROR and the like)
+	Sets     int           `json:"sets"`      // sets sent
+	SetBytes int64         `json:"set_bytes"` // their key and value bytes
 	Took     time.Duration `json:"took_ns"`
 }
 
@@ -121,7 +124,9 @@ func RunHitRatio(addr string, h HitRatio) (HitRatioResult, error) {
 		batch = batch[:0]
 		for len(batch) < h.Batch && done < h.Requests {
 			var k uint64
-			if h.Scan > 0 && r.Float64() < h.Scan {
+			if h.Fill {
+				k = uint64(done)
+			} else if h.Scan > 0 && r.Float64() < h.Scan {
 				k, nextScan = nextScan, nextScan+1
 			} else {
 				k = zipf.Next(r) // key k is the k-th most popular
@@ -135,6 +140,9 @@ func RunHitRatio(addr string, h HitRatio) (HitRatioResult, error) {
 			done++
 		}
 		for _, q := range batch {
+			if h.Fill {
+				break
+			}
 			w.WriteString("mg ")
 			w.Write(q.key)
 			w.WriteString(" v\r\n")
@@ -145,6 +153,10 @@ func RunHitRatio(addr string, h HitRatio) (HitRatioResult, error) {
 		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
 		missed = missed[:0]
 		for i, q := range batch {
+			if h.Fill {
+				missed = append(missed, i)
+				continue
+			}
 			line, err := rd.ReadSlice('\n')
 			if err != nil {
 				return res, err
@@ -164,6 +176,8 @@ func RunHitRatio(addr string, h HitRatio) (HitRatioResult, error) {
 		}
 		for _, i := range missed {
 			q := batch[i]
+			res.Sets++
+			res.SetBytes += int64(len(q.key) + q.size)
 			fmt.Fprintf(w, "ms %s %d T%d q\r\n", q.key, q.size, q.ttl)
 			w.Write(value[:q.size])
 			w.WriteString("\r\n")

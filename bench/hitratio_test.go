@@ -46,6 +46,15 @@ func TestHitRatio(t *testing.T) {
 			tc.check(t, r1, tc.h)
 		})
 	}
+	// Fill sets keys 0..n-1: a replay over them then only hits.
+	addr := startServer(t, 64)
+	if r, err := RunHitRatio(addr, HitRatio{Requests: 300, Keys: 1, ZipfS: 1, Sizes: "etc", Batch: 64, Seed: 3, MaxValue: 2000, Fill: true}); err != nil || r.Gets != 0 || r.Errors != 0 {
+		t.Fatalf("fill: %+v, %v", r, err)
+	}
+	r, err := RunHitRatio(addr, HitRatio{Requests: 2000, Keys: 300, ZipfS: 0.5, Sizes: "etc", Batch: 64, Seed: 3, MaxValue: 2000})
+	if err != nil || r.Hits != r.Gets {
+		t.Fatalf("replay over filled keys: %d hits of %d gets (%v)", r.Hits, r.Gets, err)
+	}
 	if err := (&HitRatio{Requests: 1, Keys: 1, ZipfS: 1, Sizes: "x", Batch: 1}).Validate(); err == nil {
 		t.Error("sizes \"x\" accepted")
 	}

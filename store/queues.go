@@ -114,34 +114,56 @@ func (c *class) requeue(s *Store, l slab.Loc, it hdr) bool {
 }
 
 // ghostTable remembers the hashes of items evicted from small queues
-// unread, as S3-FIFO's ghost queue: a fixed array of 32-bit tags, one per
-// hash bucket, a newer hash taking an older one's bucket. No pointers and
-// no lock (atomic tags; a lost race only forgets or mistakes one key).
+// unread, as S3-FIFO's ghost queue: 16-bit tags, one per hash bucket, two
+// buckets to a 32-bit word, a newer hash taking an older one's bucket. No
+// pointers and no lock (atomic words; a lost race only forgets or
+// mistakes one key, and a tag matches a stranger 1 time in 65 535).
 type ghostTable struct {
-	tags []atomic.Uint32
-	mask uint64
+	words []atomic.Uint32
+	mask  uint64 // of bucket numbers
 }
 
-// ghostFor sizes the table for memoryLimit bytes of items: one entry per
-// 256 bytes (as many as the items of that size), a power of two, at least
-// 4096: 4 bytes per 256 of -m, 1.6%.
+// ghostFor sizes the table for memoryLimit bytes of items: one bucket per
+// 128 bytes of -m (about one per item a cache of small items holds), a
+// power of two, at least 8192: 2 bytes per 128, 1/64 of -m.
 func ghostFor(memoryLimit int64) ghostTable {
-	n := uint64(4096)
-	for int64(n)*256 < memoryLimit {
+	n := uint64(8192)
+	for int64(n)*128 < memoryLimit {
 		n <<= 1
 	}
-	return ghostTable{tags: make([]atomic.Uint32, n), mask: n - 1}
+	return ghostTable{words: make([]atomic.Uint32, n/2), mask: n - 1}
 }
 
-func ghostTag(h uint64) uint32 { return uint32(h>>32) | 1 }
+// slot is h's word, the shift of its half, and its tag (never 0).
+func (g *ghostTable) slot(h uint64) (*atomic.Uint32, uint, uint32) {
+	b := (h >> 16) & g.mask
+	tag := uint32(h>>48) | 1
+	return &g.words[b>>1], uint(b&1) * 16, tag
+}
 
-func (g *ghostTable) add(h uint64) { g.tags[h&g.mask].Store(ghostTag(h)) }
+func (g *ghostTable) add(h uint64) {
+	w, shift, tag := g.slot(h)
+	for {
+		old := w.Load()
+		if w.CompareAndSwap(old, old&^(0xffff<<shift)|tag<<shift) {
+			return
+		}
+	}
+}
 
 // take reports whether h is in the table, and forgets it.
 func (g *ghostTable) take(h uint64) bool {
-	t := &g.tags[h&g.mask]
-	return t.Load() == ghostTag(h) && t.CompareAndSwap(ghostTag(h), 0)
+	w, shift, tag := g.slot(h)
+	for {
+		old := w.Load()
+		if (old>>shift)&0xffff != tag {
+			return false
+		}
+		if w.CompareAndSwap(old, old&^(0xffff<<shift)) {
+			return true
+		}
+	}
 }
 
 // bytes is the table's memory.
-func (g *ghostTable) bytes() int64 { return int64(len(g.tags)) * 4 }
+func (g *ghostTable) bytes() int64 { return int64(len(g.words)) * 4 }
