@@ -3,7 +3,7 @@
 # sweep of key lengths × value sizes and Facebook's ETC mix.
 #
 #   scripts/memsweep.sh
-#   MS_KEYS="30" MS_VALUES="100 1000" scripts/memsweep.sh
+#   MS_KEYS="30" MS_VALUES="100 1000" MS_ETC=0 scripts/memsweep.sh
 #
 # For each size, each server is started fresh twice:
 #  - at -m 4096, N distinct items are set (`gocached bench hitratio --fill`,
@@ -76,7 +76,7 @@ echo "| key × value | items | gocached overhead B/item | 1.6.45 | 1.6.18 | ÷ 1
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 cases=()
 for k in $KEYS; do for v in $VALUES; do cases+=("$k:$v"); done; done
-cases+=("etc")
+[ "${MS_ETC:-1}" = 0 ] || cases+=("etc")
 for c in "${cases[@]}"; do
 	if [ "$c" = etc ]; then
 		sizes=etc label="ETC mix" klen=0 vlen=0 n=1000000

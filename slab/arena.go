@@ -175,3 +175,12 @@ func (a *Arena) Close() {
 		}
 	}
 }
+
+// OffHeap maps size bytes of zeroed memory outside the Go heap (from the
+// Go heap under the race detector, as pages are), for other pointer-free
+// tables that must not add to the collector's heap goal, such as the
+// store's index. FreeOffHeap gives it back; nothing may use it after.
+func OffHeap(size int) ([]byte, error) { return newPage(size) }
+
+// FreeOffHeap releases memory from OffHeap.
+func FreeOffHeap(b []byte) { freePage(b) }

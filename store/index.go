@@ -1,12 +1,19 @@
 package store
 
-import "github.com/gocached/gocached/slab"
+import (
+	"unsafe"
+
+	"github.com/gocached/gocached/slab"
+)
 
 // index is one shard's open-addressing hash table of item locations.
 // Each slot is 0 (empty) or present|tag<<32|loc: 31 bits of the key's hash
 // to skip most non-matching probes without touching item memory, and the
 // chunk's Loc. Linear probing; deletion shifts entries back, so there are no
-// tombstones. It holds no Go pointers.
+// tombstones. It holds no Go pointers, and its slots live outside the Go
+// heap (slab.OffHeap): a table of millions of slots adds nothing to the
+// collector's heap goal, and a grown table's old slots are unmapped at
+// once instead of waiting for a collection. free gives them back.
 type index struct {
 	slots []uint64
 	mask  uint64
@@ -20,7 +27,29 @@ func newIndex(size int) index {
 	for n < size {
 		n <<= 1
 	}
-	return index{slots: make([]uint64, n), mask: uint64(n - 1)}
+	return index{slots: newSlots(n), mask: uint64(n - 1)}
+}
+
+// newSlots maps n zeroed slots. Out of address space the process cannot
+// go on (as a failed make would end it).
+func newSlots(n int) []uint64 {
+	b, err := slab.OffHeap(n * 8)
+	if err != nil {
+		panic("store: cannot map the index: " + err.Error())
+	}
+	return unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(b))), n)
+}
+
+func freeSlots(s []uint64) {
+	if len(s) > 0 {
+		slab.FreeOffHeap(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*8))
+	}
+}
+
+// free unmaps the slots; the index must not be used afterwards.
+func (ix *index) free() {
+	freeSlots(ix.slots)
+	ix.slots, ix.mask, ix.count = nil, 0, 0
 }
 
 func tagOf(h uint64) uint64 { return (h >> 33) << 32 }
@@ -104,7 +133,8 @@ func (ix *index) remove(slot int, hashOf func(slab.Loc) uint64) {
 
 func (ix *index) grow(hashOf func(slab.Loc) uint64) {
 	old := ix.slots
-	ix.slots = make([]uint64, len(old)*2)
+	defer freeSlots(old)
+	ix.slots = newSlots(len(old) * 2)
 	ix.mask = uint64(len(ix.slots) - 1)
 	for _, e := range old {
 		if e == 0 {

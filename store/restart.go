@@ -212,7 +212,9 @@ func (s *Store) rebuild(m *restartMeta) {
 	s.oldestLive.Store(m.OldestLive)
 	s.oldestCAS.Store(m.OldestCAS)
 	for i := range s.shards {
-		s.shards[i].idx = newIndex(max(m.IndexSlots[i], len(s.shards[i].idx.slots)))
+		n := max(m.IndexSlots[i], len(s.shards[i].idx.slots))
+		s.shards[i].idx.free()
+		s.shards[i].idx = newIndex(n)
 	}
 	maxCAS := m.CAS
 	ps := s.arena.PageSize()
@@ -313,7 +315,7 @@ func (s *Store) CloseRestartable() error {
 		if s.opts.MemoryFile != "" {
 			err = s.saveRestart()
 		}
-		s.arena.Close()
+		s.unmap()
 	})
 	return err
 }

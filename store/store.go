@@ -170,13 +170,25 @@ func New(o Options) (*Store, error) {
 	return s, nil
 }
 
-// Close stops the background goroutines and releases item memory.
+// Close stops the background goroutines and releases item memory and the
+// index.
 func (s *Store) Close() {
 	s.closeOne.Do(func() {
 		close(s.stop)
 		s.wg.Wait()
-		s.arena.Close()
+		s.unmap()
 	})
+}
+
+// unmap releases the index and the item memory.
+func (s *Store) unmap() {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		sh.idx.free()
+		sh.mu.Unlock()
+	}
+	s.arena.Close()
 }
 
 func (s *Store) runClock() {
