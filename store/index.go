@@ -9,8 +9,9 @@ import (
 // index is one shard's open-addressing hash table of item locations.
 // Each slot is 0 (empty) or present|tag<<32|loc: 31 bits of the key's hash
 // to skip most non-matching probes without touching item memory, and the
-// chunk's Loc. Linear probing; deletion shifts entries back, so there are no
-// tombstones. It holds no Go pointers, and its slots live outside the Go
+// chunk's Loc. A key's home slot is the low bits of its tag, so moving
+// entries (deletion, growth) never reads item memory. Linear probing;
+// deletion shifts entries back, so there are no tombstones. It holds no Go pointers, and its slots live outside the Go
 // heap (slab.OffHeap): a table of millions of slots adds nothing to the
 // collector's heap goal, and a grown table's old slots are unmapped at
 // once instead of waiting for a collection. free gives them back.
@@ -54,7 +55,10 @@ func (ix *index) free() {
 
 func tagOf(h uint64) uint64 { return (h >> 33) << 32 }
 
-func (ix *index) home(h uint64) uint64 { return (h >> 8) & ix.mask }
+func (ix *index) home(h uint64) uint64 { return (h >> 33) & ix.mask }
+
+// homeOf is the home slot of a present entry: the low bits of its tag.
+func (ix *index) homeOf(e uint64) uint64 { return (e >> 32) & ix.mask }
 
 // find returns the slot of key, or -1. match tells whether a candidate Loc
 // holds the key.
@@ -93,9 +97,9 @@ func (ix *index) set(slot int, h uint64, loc slab.Loc) {
 }
 
 // insert adds a key known to be absent, growing the table past 3/4 full.
-func (ix *index) insert(h uint64, loc slab.Loc, hashOf func(slab.Loc) uint64) {
+func (ix *index) insert(h uint64, loc slab.Loc) {
 	if (ix.count+1)*4 > len(ix.slots)*3 {
-		ix.grow(hashOf)
+		ix.grow()
 	}
 	for i := ix.home(h); ; i = (i + 1) & ix.mask {
 		if ix.slots[i] == 0 {
@@ -107,7 +111,7 @@ func (ix *index) insert(h uint64, loc slab.Loc, hashOf func(slab.Loc) uint64) {
 }
 
 // remove deletes a slot, shifting later entries of the run back.
-func (ix *index) remove(slot int, hashOf func(slab.Loc) uint64) {
+func (ix *index) remove(slot int) {
 	i := uint64(slot)
 	for {
 		ix.slots[i] = 0
@@ -119,7 +123,7 @@ func (ix *index) remove(slot int, hashOf func(slab.Loc) uint64) {
 				ix.count--
 				return
 			}
-			k := ix.home(hashOf(slab.Loc(uint32(e))))
+			k := ix.homeOf(e)
 			// Move e back to i unless its home lies cyclically in (i, j].
 			if (i <= j && (i < k && k <= j)) || (i > j && (i < k || k <= j)) {
 				continue
@@ -131,7 +135,7 @@ func (ix *index) remove(slot int, hashOf func(slab.Loc) uint64) {
 	}
 }
 
-func (ix *index) grow(hashOf func(slab.Loc) uint64) {
+func (ix *index) grow() {
 	old := ix.slots
 	defer freeSlots(old)
 	ix.slots = newSlots(len(old) * 2)
@@ -140,8 +144,7 @@ func (ix *index) grow(hashOf func(slab.Loc) uint64) {
 		if e == 0 {
 			continue
 		}
-		h := hashOf(slab.Loc(uint32(e)))
-		for i := ix.home(h); ; i = (i + 1) & ix.mask {
+		for i := ix.homeOf(e); ; i = (i + 1) & ix.mask {
 			if ix.slots[i] == 0 {
 				ix.slots[i] = e
 				break

@@ -22,14 +22,6 @@ func newIndexModel(t *testing.T, size int) *indexModel {
 	return &indexModel{t: t, ix: newIndex(size), hashes: map[int]uint64{}, locs: map[int]slab.Loc{}, keyAt: map[slab.Loc]int{}}
 }
 
-func (m *indexModel) hashOf(l slab.Loc) uint64 {
-	k, ok := m.keyAt[l]
-	if !ok {
-		m.t.Fatalf("index asked the hash of loc %d, which holds no key", l)
-	}
-	return m.hashes[k]
-}
-
 func (m *indexModel) find(k int) int {
 	return m.ix.find(m.hashes[k], func(l slab.Loc) bool { return m.keyAt[l] == k })
 }
@@ -42,7 +34,7 @@ func (m *indexModel) insert(k int) {
 	l := m.newLoc()
 	m.locs[k] = l
 	m.keyAt[l] = k
-	m.ix.insert(m.hashes[k], l, m.hashOf)
+	m.ix.insert(m.hashes[k], l)
 }
 
 // newLoc returns a loc never used before, spread over all 32 bits.
@@ -61,7 +53,7 @@ func (m *indexModel) remove(k int) {
 	if slot < 0 {
 		m.t.Fatalf("key %d not found for removal", k)
 	}
-	m.ix.remove(slot, m.hashOf)
+	m.ix.remove(slot)
 	delete(m.keyAt, m.locs[k])
 	delete(m.locs, k)
 }
@@ -111,9 +103,10 @@ func (m *indexModel) check() {
 }
 
 // hashWithHome builds a hash whose home is home in every table size up to
-// 2^24 slots, with the given tag bits and low byte.
+// 2^20 slots (the tag's low 20 bits), with the given upper tag bits (11 of
+// them) and low bits.
 func hashWithHome(home, tag, low uint64) uint64 {
-	return tag<<33 | (home&(1<<24-1))<<8 | low&0xff
+	return (tag&(1<<11-1))<<53 | (home&(1<<20-1))<<33 | low&(1<<33-1)
 }
 
 func TestIndexCollisions(t *testing.T) {

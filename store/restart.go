@@ -243,7 +243,7 @@ func (s *Store) rebuild(m *restartMeta) {
 					h := xxhash.Sum64(full.key())
 					sh := s.shardOf(h)
 					if slot, _ := s.lookup(sh, h, full.key()); slot < 0 {
-						sh.idx.insert(h, l, s.hashAt)
+						sh.idx.insert(h, l)
 						q := it.state() - stateLinked
 						lru[id][q] = append(lru[id][q], uint64(it.atime())<<32|uint64(l))
 						c.st.items++

@@ -94,7 +94,7 @@ func (s *Store) link(sh *shard, slot int, h uint64, l slab.Loc, now uint32) {
 	if slot >= 0 {
 		sh.idx.set(slot, h, l)
 	} else {
-		sh.idx.insert(h, l, s.hashAt)
+		sh.idx.insert(h, l)
 	}
 	q := qSmall
 	if s.ghost.take(h) {
@@ -125,7 +125,7 @@ const (
 // unlink removes an item from the index and LRU and frees its chunk
 // (shard lock held).
 func (s *Store) unlink(sh *shard, slot int, l slab.Loc, why reason) {
-	sh.idx.remove(slot, s.hashAt)
+	sh.idx.remove(slot)
 	s.release(l, why)
 }
 
