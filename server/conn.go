@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/gocached/gocached/internal/hotkeys"
 	"github.com/gocached/gocached/protocol"
@@ -113,6 +114,11 @@ type conn struct {
 	readFn  func(uintptr) bool // readFD, bound on first use
 	readN   int
 	readErr error
+
+	writeFn  func(uintptr) bool // writeFD, bound on first use
+	writeBuf []byte             // what writeFD has still to write
+	writeN   int
+	writeErr error
 }
 
 func newConn(s *Server, nc net.Conn, l net.Listener) *conn {
@@ -404,7 +410,7 @@ func (c *conn) readFD(fd uintptr) bool {
 		return true
 	}
 	for {
-		m, e := syscall.Read(int(fd), c.rbuf[c.w:])
+		m, e := rawIO(syscall.SYS_READ, fd, c.rbuf[c.w:])
 		switch {
 		case e == syscall.EINTR:
 			continue
@@ -414,7 +420,7 @@ func (c *conn) readFD(fd uintptr) bool {
 				c.r, c.w = 0, 0
 			}
 			return false
-		case e != nil:
+		case e != 0:
 			c.readErr = os.NewSyscallError("read", e)
 		case m == 0:
 			c.readErr = io.EOF
@@ -425,6 +431,54 @@ func (c *conn) readFD(fd uintptr) bool {
 		}
 		return true
 	}
+}
+
+// writeRaw writes b to the socket through its RawConn: the netpoller
+// waits while the socket is full (and the write deadline applies), and
+// the writes themselves are raw system calls (rawIO).
+func (c *conn) writeRaw(b []byte) (int, error) {
+	if c.writeFn == nil {
+		c.writeFn = c.writeFD // bound once: a closure per write would allocate
+	}
+	c.writeBuf, c.writeN, c.writeErr = b, 0, nil
+	err := c.rc.Write(c.writeFn)
+	c.writeBuf = nil
+	if err == nil {
+		err = c.writeErr
+	}
+	return c.writeN, err
+}
+
+// writeFD is the RawConn write callback: false asks the netpoller to wait
+// until the socket takes more.
+func (c *conn) writeFD(fd uintptr) bool {
+	for len(c.writeBuf) > 0 {
+		m, e := rawIO(syscall.SYS_WRITE, fd, c.writeBuf)
+		switch {
+		case e == syscall.EINTR:
+			continue
+		case e == syscall.EAGAIN:
+			return false
+		case e != 0:
+			c.writeErr = os.NewSyscallError("write", e)
+			return true
+		}
+		c.writeN += m
+		c.writeBuf = c.writeBuf[m:]
+	}
+	return true
+}
+
+// rawIO is read(2) or write(2) of b on a non-blocking socket, as a raw
+// system call: it never blocks (EAGAIN instead), so it needs none of the
+// scheduler's bookkeeping around a call that might (syscall.Read's
+// entersyscall and exitsyscall, two per request otherwise).
+func rawIO(trap, fd uintptr, b []byte) (int, syscall.Errno) {
+	if len(b) == 0 {
+		return 0, 0
+	}
+	n, _, e := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+	return int(n), e
 }
 
 // markWritten is the one place that marks the replies so far as written,
@@ -485,9 +539,12 @@ func (c *conn) write(b []byte) error {
 	}
 	var n int
 	var err error
-	if c.tlsVersion.Load() != 0 {
+	switch {
+	case c.tlsVersion.Load() != 0:
 		n, err = c.writeTLS(b)
-	} else {
+	case c.rc != nil:
+		n, err = c.writeRaw(b)
+	default:
 		n, err = c.nc.Write(b)
 	}
 	c.s.stats.bytesWritten.Add(c.id, uint64(n))
