@@ -177,14 +177,6 @@ func TestTLSHandshakeFailure(t *testing.T) {
 func TestTLSClientCertificate(t *testing.T) {
 	certs := newTLSCerts(t)
 	n := startTLSNode(t, certs, 2, nil)
-	other, err := testcerts.NewCA("another CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stranger, err := other.Issue("stranger", "clients", true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := ctxT(t)
 	for _, tc := range []struct {
 		name  string
@@ -193,7 +185,7 @@ func TestTLSClientCertificate(t *testing.T) {
 	}{
 		{"CA's client certificate", []tls.Certificate{certs.Client.TLS}, true},
 		{"no certificate", nil, false},
-		{"another CA's certificate", []tls.Certificate{stranger.TLS}, false},
+		{"another CA's certificate", []tls.Certificate{certs.Stranger.TLS}, false},
 	} {
 		for _, max := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 			t.Run(tc.name+"/"+tls.VersionName(max), func(t *testing.T) {

@@ -114,12 +114,13 @@ func Write(path string, b []byte) error { return os.WriteFile(path, b, 0o600) }
 
 // Files are a CA, a server certificate it signed (for localhost,
 // 127.0.0.1 and ::1) and a client certificate, the first two written
-// to a directory as a daemon's -o ssl_* options take them.
+// to a directory as a daemon's -o ssl_* options take them; and a client
+// certificate of another CA, which the server must refuse.
 type Files struct {
-	CA             *CA
-	Server, Client *Pair
-	Chain, Key     string // ssl_chain_cert and ssl_key: the server's chain and key, PEM
-	CAFile         string // ssl_ca_cert: the CA, PEM
+	CA                       *CA
+	Server, Client, Stranger *Pair
+	Chain, Key               string // ssl_chain_cert and ssl_key: the server's chain and key, PEM
+	CAFile                   string // ssl_ca_cert: the CA, PEM
 }
 
 // WriteFiles makes Files in dir: chain.pem, key.pem and ca.pem.
@@ -133,6 +134,13 @@ func WriteFiles(dir string) (*Files, error) {
 		return nil, err
 	}
 	if f.Client, err = ca.Issue("client.test", "clients", true); err != nil {
+		return nil, err
+	}
+	other, err := NewCA("another CA")
+	if err != nil {
+		return nil, err
+	}
+	if f.Stranger, err = other.Issue("stranger", "clients", true); err != nil {
 		return nil, err
 	}
 	for _, w := range []struct {
