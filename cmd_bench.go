@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -62,6 +64,11 @@ func benchCommand() *cli.Command {
 			&cli.StringFlag{Name: "out", Usage: "also write the JSON report to `FILE`"},
 			&cli.StringFlag{Name: "plot", Usage: "write the latency distributions to `FILE`.svg (or .png)"},
 			&cli.StringFlag{Name: "tag", Usage: "label recorded in the JSON report"},
+			&cli.BoolFlag{Name: "tls", Usage: "connect with TLS (a server with -Z); implied by the other --tls-* flags"},
+			&cli.StringFlag{Name: "tls-ca", Usage: "PEM `FILE` of the CAs that sign the server certificate (default: the system's)"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "client certificate chain, PEM `FILE` (for ssl_verify_mode 2 or 3)"},
+			&cli.StringFlag{Name: "tls-key", Usage: "key of --tls-cert, PEM `FILE` (default: in the --tls-cert file)"},
+			&cli.BoolFlag{Name: "tls-insecure", Usage: "do not verify the server certificate"},
 		},
 		Action: runBench,
 		Subcommands: []*cli.Command{
@@ -174,14 +181,18 @@ func runBench(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	tc, err := benchTLS(c)
+	if err != nil {
+		return err
+	}
 	opt := bench.Options{
 		Workload: wl,
-		Targets:  []bench.Target{{Name: c.String("name"), Addr: c.String("server"), PID: c.Int("server-pid")}},
+		Targets:  []bench.Target{{Name: c.String("name"), Addr: c.String("server"), PID: c.Int("server-pid"), TLS: tc}},
 		Tag:      c.String("tag"),
 		Command:  shellJoin(os.Args),
 	}
 	if a := c.String("compare"); a != "" {
-		opt.Targets = append(opt.Targets, bench.Target{Name: c.String("compare-name"), Addr: a, PID: c.Int("compare-pid")})
+		opt.Targets = append(opt.Targets, bench.Target{Name: c.String("compare-name"), Addr: a, PID: c.Int("compare-pid"), TLS: tc})
 	}
 	asJSON := c.Bool("json")
 	// The live line goes where a person is looking: stdout, or stderr
@@ -227,6 +238,40 @@ func runBench(c *cli.Context) error {
 		return fmt.Errorf("interrupted: partial results")
 	}
 	return nil
+}
+
+// benchTLS is the client TLS config of the --tls* flags, nil without
+// them. It is used for --server and --compare alike.
+func benchTLS(c *cli.Context) (*tls.Config, error) {
+	if !c.Bool("tls") && !c.IsSet("tls-ca") && !c.IsSet("tls-cert") && !c.IsSet("tls-key") && !c.Bool("tls-insecure") {
+		return nil, nil
+	}
+	cfg := &tls.Config{InsecureSkipVerify: c.Bool("tls-insecure")}
+	if f := c.String("tls-ca"); f != "" {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-ca: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--tls-ca %s: no PEM certificate in it", f)
+		}
+	}
+	cert, key := c.String("tls-cert"), c.String("tls-key")
+	if cert == "" && key != "" {
+		return nil, fmt.Errorf("--tls-key needs --tls-cert")
+	}
+	if cert != "" {
+		if key == "" {
+			key = cert
+		}
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
 }
 
 func isTerminal(f *os.File) bool {

@@ -284,6 +284,10 @@ func runDaemon(c *cli.Context) error {
 	} else if err := srv.Listen(); err != nil {
 		return err
 	}
+	warnUnsafe(log, &cfg, srv)
+	// Keys and password files were read by server.New and the ports are
+	// bound: only now may -u give up root. (A later SIGHUP or
+	// refresh_certs rereads them as that user.)
 	if u := c.String("user"); u != "" {
 		if err := dropPrivileges(u); err != nil {
 			return err

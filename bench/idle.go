@@ -78,7 +78,7 @@ func (s *session) idle(ctx context.Context) error {
 
 // idleDial opens one connection and completes one probe on it.
 func (s *session) idleDial(buf []byte) (net.Conn, error) {
-	nc, err := net.DialTimeout("tcp", s.t.Addr, s.wl.Timeout)
+	nc, err := s.t.dial(s.wl.Timeout)
 	if err != nil {
 		return nil, err
 	}

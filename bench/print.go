@@ -71,6 +71,9 @@ func (rep *Report) Print(out io.Writer) {
 		} else {
 			fmt.Fprintf(out, "server %s: %s (%s)", r.Name, r.Addr, pid)
 		}
+		if r.TLS != "" {
+			fmt.Fprintf(out, " over %s", r.TLS)
+		}
 		if r.Server.Error != "" {
 			fmt.Fprintf(out, ", no /proc figures: %s", r.Server.Error)
 		}

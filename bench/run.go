@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,8 @@ type Target struct {
 	Name string `json:"name"`
 	Addr string `json:"addr"`
 	PID  int    `json:"pid"` // 0: found from the listening port; < 0: none
+	// TLS, when set, makes every connection TLS (a server with -Z).
+	TLS *tls.Config `json:"-"`
 }
 
 // Options is one run: a workload against one server, or two in
@@ -44,6 +47,7 @@ type Result struct {
 	Name          string            `json:"name"`
 	Addr          string            `json:"addr"`
 	PID           int               `json:"pid,omitempty"`
+	TLS           string            `json:"tls,omitempty"` // the TLS version negotiated; "" for plaintext
 	Protocol      string            `json:"protocol"`
 	Unsupported   string            `json:"unsupported,omitempty"` // the protocol probe failed: why
 	Seconds       float64           `json:"seconds"`               // measured, all rounds
@@ -286,6 +290,7 @@ func (s *session) open(ctx context.Context) error {
 		}
 		return fmt.Errorf("%s (%s): %w", s.t.Name, s.t.Addr, err)
 	}
+	s.res.TLS = tlsVersion(s.workers[0].nc)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var first error

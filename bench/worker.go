@@ -91,7 +91,7 @@ func (w *worker) dial() error {
 		w.nc.Close()
 		w.nc = nil
 	}
-	nc, err := net.DialTimeout("tcp", w.s.t.Addr, w.s.wl.Timeout)
+	nc, err := w.s.t.dial(w.s.wl.Timeout)
 	if err != nil {
 		return err
 	}
@@ -107,6 +107,9 @@ func (w *worker) dial() error {
 		return &probeError{err}
 	}
 	if err := w.s.codec.readProbe(w.r); err != nil {
+		if isTLSAlert(err) {
+			return err // refused by the server's TLS, not the protocol
+		}
 		return &probeError{err}
 	}
 	return nil

@@ -51,7 +51,7 @@ func New(cfg Config) (*Client, error) {
 	var version uint64
 	if full.ConfigEndpoint != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), full.DialTimeout+full.ReadTimeout+full.WriteTimeout)
-		cl, err := c.fetchClusterConfig(ctx, full.ConfigEndpoint)
+		cl, err := c.fetchClusterConfig(ctx, full.ConfigEndpoint, full.ConfigEndpoint)
 		cancel()
 		if err != nil {
 			c.closeNear()

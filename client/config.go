@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -62,8 +63,18 @@ type Config struct {
 	ConfigEndpoint  string
 	RefreshInterval time.Duration
 
-	// DialContext, when set, replaces net.Dialer's (e.g. for TLS).
+	// DialContext, when set, replaces net.Dialer's (e.g. for a proxy).
+	// With TLS set, the handshake runs over the connections it returns.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// TLS, when set, makes every connection TLS: to the servers and to
+	// the configuration endpoint (ElastiCache's in-transit encryption,
+	// gocached's and memcached's -Z). When its ServerName is empty, each
+	// server is verified against the host of its ring name: with auto
+	// discovery that is the node's host name, though the connection goes
+	// to its IP. The handshake is part of the dial, bounded by
+	// DialTimeout; a failed handshake is a dial error (NodeError).
+	TLS *tls.Config
 }
 
 func (c *Config) withDefaults() (Config, error) {

@@ -118,14 +118,12 @@ func readClusterConfig(w io.Writer, r *bufio.Reader) (*ClusterConfig, error) {
 	return ParseClusterConfig(buf[:n])
 }
 
-// fetchClusterConfig asks the server at addr for the cluster config on a
-// connection of its own.
-func (c *Client) fetchClusterConfig(ctx context.Context, addr string) (*ClusterConfig, error) {
-	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
-	nc, err := c.cfg.DialContext(dctx, "tcp", addr)
-	cancel()
+// fetchClusterConfig asks the server named name, at addr, for the
+// cluster config on a connection of its own.
+func (c *Client) fetchClusterConfig(ctx context.Context, name, addr string) (*ClusterConfig, error) {
+	nc, err := c.dialServer(ctx, name, addr)
 	if err != nil {
-		return nil, &NodeError{Addr: addr, Op: "dial", Err: err}
+		return nil, &NodeError{Addr: name, Op: "dial", Err: err}
 	}
 	defer nc.Close()
 	d := time.Now().Add(c.cfg.ReadTimeout + c.cfg.WriteTimeout)
@@ -135,7 +133,7 @@ func (c *Client) fetchClusterConfig(ctx context.Context, addr string) (*ClusterC
 	_ = nc.SetDeadline(d)
 	cl, err := readClusterConfig(nc, bufio.NewReader(nc))
 	if err != nil {
-		return nil, &NodeError{Addr: addr, Op: "config get cluster", Err: err}
+		return nil, &NodeError{Addr: name, Op: "config get cluster", Err: err}
 	}
 	return cl, nil
 }
@@ -148,11 +146,11 @@ func (c *Client) Refresh(ctx context.Context) (bool, error) {
 	if c.cfg.ConfigEndpoint == "" {
 		return false, errors.New("memcache: no configuration endpoint")
 	}
-	cl, err := c.fetchClusterConfig(ctx, c.cfg.ConfigEndpoint)
+	cl, err := c.fetchClusterConfig(ctx, c.cfg.ConfigEndpoint, c.cfg.ConfigEndpoint)
 	if err != nil {
 		errs := []error{err}
 		for _, n := range c.state.Load().live {
-			if cl, err = c.fetchClusterConfig(ctx, n.addr); err == nil {
+			if cl, err = c.fetchClusterConfig(ctx, n.name, n.addr); err == nil {
 				break
 			}
 			errs = append(errs, err)

@@ -16,7 +16,9 @@
 //   - cache-aside with stampede protection on the meta protocol's
 //     vivify/recache/stale flags (load.go), an optional in-process near
 //     cache on ristretto (near.go), and ElastiCache-style auto discovery
-//     from "config get cluster" (discovery.go).
+//     from "config get cluster" (discovery.go);
+//   - TLS to the servers and the configuration endpoint when Config.TLS
+//     is set (tls.go), as ElastiCache's in-transit encryption needs.
 //
 // It never imports the daemon's server or store packages: it is a network
 // client of any memcached-compatible server, and at most borrows

@@ -19,11 +19,15 @@ type testNode struct {
 	port int
 	mu   sync.Mutex
 	srv  *server.Server
+	tune func(*server.Config) // when set, changes the config before each start
 }
 
-func startNode(t testing.TB) *testNode {
+func startNode(t testing.TB) *testNode { return startNodeWith(t, nil) }
+
+// startNodeWith starts a node whose config tune changes (e.g. for TLS).
+func startNodeWith(t testing.TB, tune func(*server.Config)) *testNode {
 	t.Helper()
-	n := &testNode{t: t}
+	n := &testNode{t: t, tune: tune}
 	n.start(-1)
 	t.Cleanup(n.stop)
 	return n
@@ -44,6 +48,9 @@ func (n *testNode) start(port int) {
 	cfg.Listen = []string{"127.0.0.1"}
 	cfg.MemoryLimitMB = 16
 	cfg.Threads = 2
+	if n.tune != nil {
+		n.tune(&cfg)
+	}
 	var s *server.Server
 	var err error
 	for try := 0; try < 50; try++ {

@@ -70,9 +70,7 @@ func (n *node) get(ctx context.Context) (*conn, error) {
 
 // dial opens a connection; the caller already holds an open slot.
 func (n *node) dial(ctx context.Context) (*conn, error) {
-	dctx, cancel := context.WithTimeout(ctx, n.c.cfg.DialTimeout)
-	nc, err := n.c.cfg.DialContext(dctx, "tcp", n.addr)
-	cancel()
+	nc, err := n.c.dialServer(ctx, n.name, n.addr)
 	if err != nil {
 		n.release()
 		return nil, &NodeError{Addr: n.name, Op: "dial", Err: err}

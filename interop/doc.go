@@ -26,6 +26,10 @@
 //     TestBinaryDifferential and TestBinarySASLDifferential;
 //   - TestUDP: reply datagrams compared with memcached's;
 //   - TestPymemcache: one pymemcache session against both servers;
+//   - TLS with real clients against memcached -Z and gocached -Z
+//     (tls_test.go): openssl s_client sessions (TLS 1.2, 1.3, 1.1 refused,
+//     plaintext on TLS and notls: ports), pymemcache with an ssl.SSLContext,
+//     client certificates accepted and refused, refresh_certs rotation;
 //   - the ring and client: TestRingVectors and TestRingNutcrackerUnnamed
 //     (client.Ketama against libmemcached and nutcracker), TestClientTwemproxy,
 //     TestClientMemcached, TestClientFailover, TestClientDiscovery;

@@ -29,6 +29,7 @@ type Server struct {
 	mu          sync.Mutex
 	listeners   []net.Listener
 	listenerIDs []int64
+	plainTCP    []net.Addr // TCP listeners that speak plaintext (tls.go: PlaintextTCPAddrs)
 	conns       map[*conn]struct{}
 	nextID      int64
 
@@ -351,6 +352,9 @@ func (s *Server) serve(l net.Listener, m tlsMode) {
 	s.listeners = append(s.listeners, l)
 	s.nextID++
 	s.listenerIDs = append(s.listenerIDs, s.nextID)
+	if _, tcp := l.Addr().(*net.TCPAddr); tcp && m == tlsOff {
+		s.plainTCP = append(s.plainTCP, l.Addr())
+	}
 	s.mu.Unlock()
 	s.stats.totalConns.Add(1)
 	s.idleOnce.Do(s.startIdler)

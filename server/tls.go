@@ -172,6 +172,14 @@ func (c *tlsConfigs) forMode(m tlsMode) *tls.Config {
 	return c.def
 }
 
+// PlaintextTCPAddrs are the addresses of the TCP listeners that do not
+// speak TLS: all of them without -Z, the notls: ones with it.
+func (s *Server) PlaintextTCPAddrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]net.Addr(nil), s.plainTCP...)
+}
+
 // TLSEnabled reports -Z.
 func (s *Server) TLSEnabled() bool { return s.cfg.TLS.Enabled }
 

@@ -204,6 +204,19 @@ func TestTLSVersions(t *testing.T) {
 	}
 }
 
+// TestPlaintextTCPAddrs: without -Z every TCP listener is plaintext; a
+// unix socket is not a TCP listener. (-Z: TestTLSListeners.)
+func TestPlaintextTCPAddrs(t *testing.T) {
+	s := testServer(t, func(c *Config) { c.Listen = []string{"127.0.0.1:0", "127.0.0.1:0"} })
+	if got, want := fmt.Sprint(s.PlaintextTCPAddrs()), fmt.Sprint(s.Addrs()); got != want || len(s.Addrs()) != 2 {
+		t.Errorf("without -Z: %s, want %s", got, want)
+	}
+	u := testServer(t, func(c *Config) { c.UnixSocket = filepath.Join(t.TempDir(), "sock") })
+	if got := u.PlaintextTCPAddrs(); len(got) != 0 {
+		t.Errorf("unix socket: %v", got)
+	}
+}
+
 // TestTLSListeners: with -Z, -l notls: serves plaintext beside TLS
 // listeners; plaintext on a TLS port is refused and counted as a
 // handshake error; btls: asks no certificate, mtls: requires one.
@@ -218,6 +231,9 @@ func TestTLSListeners(t *testing.T) {
 		t.Fatalf("listeners: %v", addrs)
 	}
 	tlsAddr, plainAddr, btlsAddr, mtlsAddr := addrs[0].String(), addrs[1].String(), addrs[2].String(), addrs[3].String()
+	if got := s.PlaintextTCPAddrs(); len(got) != 1 || got[0].String() != plainAddr {
+		t.Errorf("plaintext TCP listeners %v, want the notls: one, %s", got, plainAddr)
+	}
 	plain := func(addr string) *client {
 		nc, err := net.Dial("tcp", addr)
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -110,3 +111,45 @@ func (ca *CA) Issue(cn, ou string, client bool) (*Pair, error) {
 
 // Write writes b to path, readable by its owner only.
 func Write(path string, b []byte) error { return os.WriteFile(path, b, 0o600) }
+
+// Files are a CA, a server certificate it signed (for localhost,
+// 127.0.0.1 and ::1) and a client certificate, the first two written
+// to a directory as a daemon's -o ssl_* options take them; and a client
+// certificate of another CA, which the server must refuse.
+type Files struct {
+	CA                       *CA
+	Server, Client, Stranger *Pair
+	Chain, Key               string // ssl_chain_cert and ssl_key: the server's chain and key, PEM
+	CAFile                   string // ssl_ca_cert: the CA, PEM
+}
+
+// WriteFiles makes Files in dir: chain.pem, key.pem and ca.pem.
+func WriteFiles(dir string) (*Files, error) {
+	ca, err := NewCA("test CA")
+	if err != nil {
+		return nil, err
+	}
+	f := &Files{CA: ca, Chain: filepath.Join(dir, "chain.pem"), Key: filepath.Join(dir, "key.pem"), CAFile: filepath.Join(dir, "ca.pem")}
+	if f.Server, err = ca.Issue("localhost", "servers", false); err != nil {
+		return nil, err
+	}
+	if f.Client, err = ca.Issue("client.test", "clients", true); err != nil {
+		return nil, err
+	}
+	other, err := NewCA("another CA")
+	if err != nil {
+		return nil, err
+	}
+	if f.Stranger, err = other.Issue("stranger", "clients", true); err != nil {
+		return nil, err
+	}
+	for _, w := range []struct {
+		path string
+		b    []byte
+	}{{f.Chain, f.Server.CertPEM}, {f.Key, f.Server.KeyPEM}, {f.CAFile, ca.PEM}} {
+		if err := Write(w.path, w.b); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
