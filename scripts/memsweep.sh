@@ -30,7 +30,7 @@ user=()
 pid=""
 cleanup() { [ -z "$pid" ] || kill "$pid" 2>/dev/null || true; }
 trap cleanup EXIT
-rss() { awk '/^VmRSS/ {print $2 * 1024}' "/proc/$1/status"; }
+rss() { awk '/^VmRSS/ {printf "%d\n", $2 * 1024}' "/proc/$1/status"; }
 stat() { # port name
 	python3 - "$1" "$2" <<'PY'
 import socket, sys

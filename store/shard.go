@@ -97,7 +97,7 @@ func (s *Store) link(sh *shard, slot int, h uint64, l slab.Loc, now uint32) {
 		sh.idx.insert(h, l)
 	}
 	q := qSmall
-	if s.ghost.take(h) {
+	if slot < 0 && s.ghost.take(h) {
 		q = qMain // evicted from the small queue lately: seen twice
 	}
 	c := s.classes[it.cls()]
