@@ -25,7 +25,7 @@ var (
 	ErrOutOfMemory  = []byte("SERVER_ERROR out of memory\r\n")
 	ErrNoReadMemory = []byte("SERVER_ERROR out of memory reading request\r\n")
 	ErrFlushOff     = []byte("CLIENT_ERROR flush_all not allowed\r\n")
-	ErrShutdownOff  = []byte("ERROR: shutdown not enabled\r\n")
+	ErrShutdownOff  = []byte("SERVER_ERROR: shutdown not enabled\r\n") // 1.6.18: "ERROR: ..."
 	ErrShutdownMode = []byte("CLIENT_ERROR invalid shutdown mode\r\n")
 	ErrTooManyConns = []byte("ERROR Too many open connections\r\n")
 )
