@@ -200,7 +200,7 @@ var extendedOptions = map[string]extendedOption{
 	"hash_algorithm": {apply: reported("hash_algorithm", oneOf("hash_algorithm", "jenkins", "murmur3", "xxh3")),
 		help: "ignored: gocached always hashes keys with xxhash", ignored: true},
 	"lru_crawler":    {apply: noValue(func(*server.Config) {}), help: "background reclaim of expired items (always on)"},
-	"no_lru_crawler": {apply: reported("lru_crawler", shows("no")), help: "ignored: the reclaimer always runs", ignored: true},
+	"no_lru_crawler": {apply: reported("lru_crawler", shows("no")), help: "no background reclaim of expired and flushed items"},
 	"lru_crawler_sleep": {apply: reported("lru_crawler_sleep", intIn("lru_crawler_sleep", 0, 1000000, "LRU crawler sleep must be between 0 and 1 second")),
 		help: "ignored: the reclaimer paces itself", ignored: true},
 	"lru_crawler_tocrawl": {apply: reported("lru_crawler_tocrawl", uintKB("lru_crawler_tocrawl", 1)),

@@ -150,6 +150,7 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 		HashPower:    cfg.HashPower,
 		SlabAutomove: cfg.automove(),
 		Now:          cfg.now,
+		NoAutoCrawl:  cfg.Setting("lru_crawler") == "no",
 	})
 	if err != nil {
 		return nil, err

@@ -148,7 +148,7 @@ func (s *Server) resetStats() {
 	}
 }
 
-// writeGeneralStats is plain `stats`: memcached 1.6.18's fields in its order.
+// writeGeneralStats is plain `stats`: memcached 1.6.45's fields in its order.
 func (s *Server) writeGeneralStats(w *statWriter) {
 	st := s.store.Stats()
 	now := time.Now()
@@ -219,16 +219,22 @@ func (s *Server) writeGeneralStats(w *statWriter) {
 	if s.cfg.SlabReassign {
 		w.i("slab_reassign_rescues", 0)
 		w.i("slab_reassign_chunk_rescues", 0)
-		w.i("slab_reassign_evictions_nomem", 0)
 		w.i("slab_reassign_inline_reclaim", 0)
 		w.i("slab_reassign_busy_items", 0)
 		w.i("slab_reassign_busy_deletes", 0)
+		w.i("slab_reassign_busy_nomem", 0)
+		w.str("slab_reassign_last_busy_status", "none")
 		w.b01("slab_reassign_running", st.ReassignRunning)
 		w.u("slabs_moved", st.SlabsMoved)
 	}
-	w.b01("lru_crawler_running", st.CrawlerRunning)
-	w.u("lru_crawler_starts", st.CrawlerStarts)
-	w.i("lru_maintainer_juggles", 0)
+	if s.cfg.Setting("lru_crawler") != "no" {
+		w.b01("lru_crawler_running", st.CrawlerRunning)
+		w.u("lru_crawler_starts", st.CrawlerStarts)
+	}
+	maintainer := s.maintainerStats()
+	if maintainer {
+		w.i("lru_maintainer_juggles", 0)
+	}
 	w.i("malloc_fails", 0)
 	w.i("log_worker_dropped", 0)
 	w.i("log_worker_written", 0)
@@ -244,19 +250,34 @@ func (s *Server) writeGeneralStats(w *statWriter) {
 	w.i("slab_global_page_pool", int64(st.PagePool))
 	w.u("expired_unfetched", st.ExpiredUnfetched)
 	w.u("evicted_unfetched", st.EvictedUnfetched)
-	w.u("evicted_active", st.EvictedActive)
+	if maintainer {
+		w.u("evicted_active", st.EvictedActive)
+	}
 	w.u("evictions", st.Evictions)
 	w.u("reclaimed", st.Reclaimed)
 	w.u("crawler_reclaimed", st.CrawlerReclaimed)
 	w.u("crawler_items_checked", st.CrawlerItemsChecked)
 	w.i("lrutail_reflocked", 0)
-	w.i("moves_to_cold", 0)
-	w.i("moves_to_warm", 0)
-	w.u("moves_within_lru", st.MovesWithinLRU)
-	w.i("direct_reclaims", 0)
-	w.i("lru_bumps_dropped", 0)
-	// gocached's own, after all of memcached's.
-	w.u("recovered_panics", s.stats.panics.Load())
+	if maintainer {
+		w.i("moves_to_cold", 0)
+		w.i("moves_to_warm", 0)
+		w.u("moves_within_lru", st.MovesWithinLRU)
+		w.i("direct_reclaims", 0)
+		w.i("lru_bumps_dropped", 0)
+	}
+	// gocached's own, after all of memcached's, once there is one to
+	// report (so the lines are memcached's while there is none).
+	if p := s.stats.panics.Load(); p > 0 {
+		w.u("recovered_panics", p)
+	}
+}
+
+// maintainerStats reports whether `stats` shows memcached's LRU maintainer
+// lines: as memcached, unless -o no_lru_maintainer was given (gocached
+// reports lru_maintainer_thread "no" by default, but memcached's default,
+// and its lines, are "yes").
+func (s *Server) maintainerStats() bool {
+	return s.cfg.Reported["lru_maintainer_thread"] != "no"
 }
 
 // writeSettings is `stats settings`, memcached 1.6.18's fields in order.

@@ -523,6 +523,9 @@ func (s *Store) FlushAll(exptime int64) {
 		}
 		s.oldestLive.Store(ol)
 	}
+	if s.opts.NoAutoCrawl {
+		return
+	}
 	select {
 	case s.kick <- struct{}{}:
 	default:

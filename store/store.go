@@ -40,6 +40,10 @@ type Options struct {
 	// CrawlInterval is how often the reclaimer sweeps for expired items;
 	// 0 means 10s, negative disables the background goroutines.
 	CrawlInterval time.Duration
+	// NoAutoCrawl is memcached's -o no_lru_crawler: no sweep on the
+	// interval nor right after flush_all, so dead items stay until read
+	// (get_flushed, get_expired) or an explicit Crawl (lru_crawler crawl).
+	NoAutoCrawl bool
 }
 
 // Errors returned by storage operations that are not a stored/not-stored
