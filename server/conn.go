@@ -27,9 +27,23 @@ const (
 	stateParse                // conn_parse_cmd
 	stateWrite                // conn_mwrite
 	stateClosing              // conn_closing
+	stateNread                // conn_nread: waiting for the rest of a data block (or binary body)
+	stateSwallow              // conn_swallow: waiting for the rest of a refused data block
 )
 
-var stateNames = [...]string{"conn_waiting", "conn_read", "conn_parse_cmd", "conn_mwrite", "conn_closing"}
+var stateNames = [...]string{"conn_waiting", "conn_read", "conn_parse_cmd", "conn_mwrite", "conn_closing", "conn_nread", "conn_swallow"}
+
+// waitState is the state `stats conns` shows while the connection waits
+// for bytes: idle (the given state), or in the middle of a data block.
+func (c *conn) waitState(idle int32) int32 {
+	switch {
+	case c.swallow > 0:
+		return stateSwallow
+	case c.need > 0:
+		return stateNread
+	}
+	return idle
+}
 
 // Protocols a connection can speak; chosen from its first byte (-B auto).
 const (
@@ -367,13 +381,13 @@ func (c *conn) fill() (int, error) {
 		if err := c.prepareRead(); err != nil {
 			return 0, err
 		}
-		c.state.Store(stateRead)
+		c.state.Store(c.waitState(stateRead))
 		n, err := c.nc.Read(c.rbuf[c.w:])
 		c.w += n
 		return n, err
 	}
 	c.readN, c.readErr = 0, nil
-	c.state.Store(stateWaiting)
+	c.state.Store(c.waitState(stateWaiting))
 	if c.readFn == nil {
 		c.readFn = c.readFD // bound once: a closure per read would allocate
 	}
@@ -406,7 +420,7 @@ func (c *conn) readFD(fd uintptr) bool {
 		case m == 0:
 			c.readErr = io.EOF
 		default:
-			c.state.Store(stateRead)
+			c.state.Store(c.waitState(stateRead))
 			c.readN = m
 			c.w += m
 		}

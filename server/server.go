@@ -249,7 +249,7 @@ func (s *Server) Listen() error {
 	} else if s.cfg.Port != 0 {
 		for _, sp := range s.cfg.listenSpecs(s.cfg.Port) {
 			lc := net.ListenConfig{}
-			l, err := lc.Listen(context.Background(), "tcp", sp.addr)
+			l, err := lc.Listen(context.Background(), ipNetwork("tcp", sp.addr), sp.addr)
 			if err != nil {
 				return fail(fmt.Errorf("failed to listen on TCP %s: %w", sp.addr, err))
 			}
@@ -280,6 +280,18 @@ func (s *Server) Listen() error {
 	}
 	s.serveUDP(us)
 	return nil
+}
+
+// ipNetwork is network ("tcp" or "udp") for addr, with "4" added when
+// its host is an IPv4 address: memcached binds -l 0.0.0.0 for IPv4 only,
+// and reports it so (tcp:0.0.0.0:port in stats conns), where Go's "tcp"
+// would take the dual-stack [::].
+func ipNetwork(network, addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err == nil && ip != nil && ip.To4() != nil {
+		return network + "4"
+	}
+	return network
 }
 
 // listenSpec is one -l address and whether it speaks TLS.

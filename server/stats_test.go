@@ -176,3 +176,55 @@ func TestNoLRUCrawlerLeavesDeadItems(t *testing.T) {
 		})
 	}
 }
+
+// TestStatsConnsStates: a client's state in `stats conns` while it waits,
+// memcached 1.6.45's names (t/stats-conns.t).
+func TestStatsConnsStates(t *testing.T) {
+	for _, tc := range []struct {
+		name, send, want string
+	}{
+		{"data block pending", "set foo 0 0 6\r\n", "conn_nread"},
+		{"data block partly sent", "set foo 0 0 6\r\nab", "conn_nread"},
+		{"meta data block pending", "ms foo 6\r\n", "conn_nread"},
+		{"refused data block", "set big 0 0 2000000\r\nxxxx", "conn_swallow"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := testServer(t, nil)
+			c := dial(t, s)
+			c.send(tc.send)
+			stats := dial(t, s)
+			var got string
+			for i := 0; i < 100; i++ {
+				got = stats.reply("stats conns\r\n")
+				if strings.Contains(got, ":state "+tc.want+"\r\n") {
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			t.Errorf("no connection in %s:\n%s", tc.want, got)
+		})
+	}
+}
+
+// TestListenIPv4Only: an IPv4 -l address is bound for IPv4 only, as
+// memcached does, and shows so in stats conns.
+func TestListenIPv4Only(t *testing.T) {
+	for _, tc := range []struct {
+		network, addr, want string
+	}{
+		{"tcp", "0.0.0.0:11211", "tcp4"},
+		{"udp", "127.0.0.1:11211", "udp4"},
+		{"tcp", "[::]:11211", "tcp"},
+		{"tcp", "[::1]:11211", "tcp"},
+		{"tcp", "localhost:11211", "tcp"},
+		{"tcp", ":11211", "tcp"},
+	} {
+		if got := ipNetwork(tc.network, tc.addr); got != tc.want {
+			t.Errorf("ipNetwork(%q, %q) = %q, want %q", tc.network, tc.addr, got, tc.want)
+		}
+	}
+	s := testServer(t, func(c *Config) { c.Listen = []string{"0.0.0.0"} })
+	if got := dial(t, s).reply("stats conns\r\n"); !strings.Contains(got, ":addr tcp:0.0.0.0:") {
+		t.Errorf("stats conns lacks the listener's tcp:0.0.0.0 address:\n%s", got)
+	}
+}
