@@ -127,6 +127,9 @@ func parseSize(s string) (int, error) {
 func configFrom(c *cli.Context) (cfg server.Config, ignored []string, err error) {
 	cfg = server.DefaultConfig()
 	cfg.Version = memcachedVersion
+	// memcached's own test suite runs gocached as memcached-debug, whose
+	// debugtime command moves the clock (scripts/mctest.sh sets this).
+	cfg.DebugCommands = os.Getenv("GOCACHED_MEMCACHED_DEBUG") == "1"
 	cfg.Port = c.Int("port")
 	cfg.UDPPort = c.Int("udp-port")
 	if cfg.UDPPort != 0 && c.IsSet("udp-port") && !c.IsSet("port") {

@@ -69,3 +69,32 @@ func ParseCacheDump(t *Tokens) (class, limit uint32, errLine []byte) {
 	}
 	return class, limit, nil
 }
+
+// DebugTime is a parsed "debugtime <seconds>|p|r" (memcached-debug's clock
+// control: move the time, pause it, resume it).
+type DebugTime struct {
+	Seconds       int64
+	Pause, Resume bool
+}
+
+// ParseDebugTime parses memcached-debug's debugtime line; its only error
+// is ERROR (no argument, or one that is neither p, r nor a number).
+func ParseDebugTime(t *Tokens, d *DebugTime) []byte {
+	*d = DebugTime{}
+	if t.N < 2 {
+		return Error
+	}
+	switch arg := t.T[1]; string(arg) {
+	case "p":
+		d.Pause = true
+	case "r":
+		d.Resume = true
+	default:
+		v, ok := ParseInt64(arg)
+		if !ok {
+			return Error
+		}
+		d.Seconds = v
+	}
+	return nil
+}

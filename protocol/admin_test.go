@@ -54,3 +54,27 @@ func TestParseCacheDump(t *testing.T) {
 		}
 	}
 }
+
+// TestParseDebugTime: memcached-debug 1.6.45's debugtime replies.
+func TestParseDebugTime(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want DebugTime
+		err  []byte
+	}{
+		{"debugtime", DebugTime{}, Error},
+		{"debugtime x", DebugTime{}, Error},
+		{"debugtime 5x", DebugTime{}, Error},
+		{"debugtime 5", DebugTime{Seconds: 5}, nil},
+		{"debugtime -5", DebugTime{Seconds: -5}, nil},
+		{"debugtime 5 6", DebugTime{Seconds: 5}, nil},
+		{"debugtime 4294967296", DebugTime{Seconds: 1 << 32}, nil},
+		{"debugtime p", DebugTime{Pause: true}, nil},
+		{"debugtime r", DebugTime{Resume: true}, nil},
+	} {
+		var d DebugTime
+		if err := ParseDebugTime(tok(tc.line), &d); !bytes.Equal(err, tc.err) || d != tc.want {
+			t.Errorf("ParseDebugTime(%q) = %+v, %q; want %+v, %q", tc.line, d, err, tc.want, tc.err)
+		}
+	}
+}

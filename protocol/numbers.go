@@ -66,6 +66,12 @@ func ParseUint32(b []byte) (uint32, bool) {
 // memcached's assignment does, so 4294967296 reads as 0 and 2147483648 as
 // -2147483648.
 func ParseInt32(b []byte) (int32, bool) {
+	v, ok := ParseInt64(b)
+	return int32(v), ok
+}
+
+// ParseInt64 is a 64-bit strtol, refusing values outside the int64 range.
+func ParseInt64(b []byte) (int64, bool) {
 	mag, neg, overflow, ok := scan(b)
 	if !ok || overflow {
 		return 0, false
@@ -74,10 +80,10 @@ func ParseInt32(b []byte) (int32, bool) {
 		if mag > 1<<63 {
 			return 0, false
 		}
-		return int32(-int64(mag)), true
+		return -int64(mag), true
 	}
 	if mag > 1<<63-1 {
 		return 0, false
 	}
-	return int32(int64(mag)), true
+	return int64(mag), true
 }

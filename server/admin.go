@@ -58,3 +58,15 @@ func (c *conn) cmdLRUCrawler(t *protocol.Tokens) action {
 	}
 	return actMore
 }
+
+// cmdDebugTime is memcached-debug's `debugtime <seconds>|p|r`.
+func (c *conn) cmdDebugTime(t *protocol.Tokens) action {
+	var d protocol.DebugTime
+	if e := protocol.ParseDebugTime(t, &d); e != nil {
+		c.reply(e)
+		return actMore
+	}
+	c.s.store.MoveClock(d.Seconds, d.Pause, d.Resume)
+	c.reply(protocol.OK)
+	return actMore
+}

@@ -37,6 +37,9 @@ type Config struct {
 	HashPower      int           // -o hashpower
 	ReadBufLimitMB int           // -o read_buf_mem_limit: cap on connection buffer memory, MB; 0 = none
 	Version        string        // reported by `version` and stats
+	// DebugCommands enables memcached-debug's debugtime (the daemon sets
+	// it when GOCACHED_MEMCACHED_DEBUG=1, as memcached's test suite needs).
+	DebugCommands bool
 	// Reported holds `stats settings` values (memcached's names) of
 	// options gocached accepts without a mechanism they could tune.
 	Reported map[string]string

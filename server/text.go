@@ -179,6 +179,10 @@ func (c *conn) dispatch(line []byte, n int) (action, bool) {
 		return c.consumed(n, c.cmdConfig(t))
 	case "refresh_certs":
 		return c.consumed(n, c.cmdRefreshCerts())
+	case "debugtime":
+		if c.s.cfg.DebugCommands {
+			return c.consumed(n, c.cmdDebugTime(t))
+		}
 	}
 	c.r += n
 	if bytes.HasPrefix(t.T[t.N-1], []byte("HTTP/")) {

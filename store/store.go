@@ -174,6 +174,23 @@ func (s *Store) runClock() {
 // Tick re-reads the time source at once (tests with a fake clock use it).
 func (s *Store) Tick() { s.clock.tick() }
 
+// MoveClock is memcached-debug's debugtime: it moves the store's time by
+// seconds (absolute exptimes still count from the real start), and
+// pauses or resumes it.
+func (s *Store) MoveClock(seconds int64, pause, resume bool) {
+	c := s.clock
+	switch {
+	case pause:
+		c.paused.Store(true)
+	case resume:
+		c.paused.Store(false)
+	default:
+		c.moved.Add(seconds)
+		c.rel.Add(uint32(seconds))
+	}
+	c.tick()
+}
+
 // Now is the store's current rel time.
 func (s *Store) Now() uint32 { return s.clock.Now() }
 
