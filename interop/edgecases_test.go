@@ -382,8 +382,17 @@ func runEdgeCases(t *testing.T, srv *server, cases []edgeCase) {
 			if !c.waitClose && !r.closed && !r.timeout {
 				got = strings.TrimSuffix(got, sentinelReply)
 			}
-			if got != c.want {
-				t.Errorf("sent %q\nwant (memcached 1.6.18) %q\ngot  (%s) %q", clip(strings.Join(c.parts, ""), 300), clip(c.want, 300), srv.name, clip(got, 300))
+			recordEdgeCase(t, c, got)
+			want, ref := c.want, "memcached 1.6.18"
+			if w, ok := edgeWant1645[c.name]; ok {
+				want, ref = w, "memcached 1.6.45"
+			}
+			if _, gap := edgeNotYet1645[c.name]; gap && !selfMode() && got == c.want {
+				t.Logf("still 1.6.18's reply (1.6.45: %q): %s", clip(want, 100), edgeNotYet1645[c.name])
+				return
+			}
+			if got != want {
+				t.Errorf("sent %q\nwant (%s) %q\ngot  (%s) %q", clip(strings.Join(c.parts, ""), 300), ref, clip(want, 300), srv.name, clip(got, 300))
 			}
 		})
 	}

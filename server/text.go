@@ -115,10 +115,11 @@ func (c *conn) dispatch(line []byte, n int) (action, bool) {
 	if c.s.verbosity.Load() > 1 {
 		c.s.log.Debug("command", zap.Int64("conn", c.id), zap.ByteString("line", line))
 	}
-	nt := t.Count()
-	if nt < 2 || len(t.T[0]) < 2 {
+	if errLine, known := protocol.CheckLine(line, n, t); !known {
+		return c.unknown(t, n)
+	} else if errLine != nil {
 		c.r += n
-		c.reply(protocol.Error)
+		c.reply(errLine)
 		return actMore, true
 	}
 	cmd := t.T[0]
@@ -184,10 +185,18 @@ func (c *conn) dispatch(line []byte, n int) (action, bool) {
 			return c.consumed(n, c.cmdDebugTime(t))
 		}
 	}
+	return c.unknown(t, n)
+}
+
+// unknown answers a line that names no command: an HTTP request line
+// closes the connection, anything else is ERROR, silenced by a last token
+// of noreply (memcached 1.6.45).
+func (c *conn) unknown(t *protocol.Tokens, n int) (action, bool) {
 	c.r += n
-	if bytes.HasPrefix(t.T[t.N-1], []byte("HTTP/")) {
+	if t.N > 1 && bytes.HasPrefix(t.T[t.N-1], []byte("HTTP/")) {
 		return actClose, true
 	}
+	c.noreply = protocol.Noreply(t)
 	c.reply(protocol.Error)
 	return actMore, true
 }
@@ -224,7 +233,7 @@ func (c *conn) getFn(withCAS bool) func(*store.View) {
 // cmdGet is get, gets, gat and gats with any number of keys.
 func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
 	if t.Count() < 3 {
-		c.reply(protocol.Error)
+		c.reply(protocol.ErrBadFormat) // protocol.CheckLine has answered this already
 		return actMore
 	}
 	fn := c.getFn(withCAS)
@@ -243,7 +252,7 @@ func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
 	keys := 0
 	get := func(key []byte) bool {
 		if len(key) > protocol.KeyMaxLength {
-			c.out = append(c.dropReplies(start), protocol.ErrBadFormat...)
+			c.out = append(c.dropReplies(start), protocol.ErrGetKeyTooLong...)
 			return false
 		}
 		if keys > 0 && c.udp != nil {
@@ -288,6 +297,9 @@ func (c *conn) cmdUpdate(t *protocol.Tokens, n int, mode store.Mode, handleCAS b
 	if errLine != nil {
 		c.r += n
 		c.reply(errLine)
+		if cmd.Swallow {
+			c.swallow = int64(cmd.Bytes) + 2
+		}
 		return actMore, true
 	}
 	key, vlen := cmd.Key, cmd.Bytes
@@ -401,8 +413,6 @@ func (c *conn) cmdFlushAll(t *protocol.Tokens) action {
 	delay, noreply, errLine := protocol.ParseFlushAll(t)
 	c.noreply = noreply
 	switch {
-	case bytes.Equal(errLine, protocol.Error):
-		c.reply(errLine)
 	case c.s.cfg.FlushDisabled:
 		c.s.store.CountFlush()
 		c.reply(protocol.ErrFlushOff)
