@@ -20,7 +20,7 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
-const memcachedVersion = "1.6.18"
+const memcachedVersion = "1.6.45"
 
 func daemonFlags() []cli.Flag {
 	d := server.DefaultConfig()

@@ -141,7 +141,7 @@ func waitStopped(t *testing.T, done <-chan error) {
 // way systemd does.
 func TestSIGTERMStopsCleanly(t *testing.T) {
 	port, done := startDaemon(t)
-	if got := roundTrip(t, port, "version\r\n"); got != "VERSION 1.6.18\r\n" {
+	if got := roundTrip(t, port, "version\r\n"); got != "VERSION 1.6.45\r\n" {
 		t.Fatalf("version: %q", got)
 	}
 	stopDaemon(t, port, done)

@@ -87,6 +87,7 @@ func (n *casNorm) normalize(reply []byte) []byte {
 // either reference daemon agrees.
 var newerLines = map[string]string{
 	"ERROR: shutdown not enabled": "SERVER_ERROR: shutdown not enabled",
+	"VERSION 1.6.18":              "VERSION 1.6.45",
 }
 
 // isMetaReply reports a meta command's status line.

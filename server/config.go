@@ -118,7 +118,7 @@ func DefaultConfig() Config {
 		SlabReassign:    true,
 		SlabAutomove:    1,
 		HashPower:       16,
-		Version:         "1.6.18",
+		Version:         "1.6.45",
 		ShutdownTimeout: DefaultShutdownTimeout,
 		TLS:             DefaultTLSConfig(),
 	}

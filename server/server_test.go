@@ -55,7 +55,7 @@ func TestMaxConns(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	d := dial(t, s)
-	if got := d.reply("version\r\n"); got != "VERSION 1.6.18\r\n" {
+	if got := d.reply("version\r\n"); got != "VERSION 1.6.45\r\n" {
 		t.Fatalf("after a slot freed: %q", got)
 	}
 }

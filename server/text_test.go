@@ -136,7 +136,7 @@ func TestTextCommands(t *testing.T) {
 			{"set big 1 0 1048511\n" + strings.Repeat("z", 1048511) + "\n", "SERVER_ERROR object too large for cache\n"},
 		}},
 		{"misc", []step{
-			{"version\n", "VERSION 1.6.18\n"},
+			{"version\n", "VERSION 1.6.45\n"},
 			{"verbosity 1\n", "OK\n"},
 			{"verbosity\n", "CLIENT_ERROR bad command line format\n"},
 			{"verbosity x\n", "CLIENT_ERROR bad command line format\n"},
