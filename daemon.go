@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -288,6 +289,11 @@ func runDaemon(c *cli.Context) error {
 		}
 	} else if err := srv.Listen(); err != nil {
 		return err
+	} else if path := os.Getenv("MEMCACHED_PORT_FILENAME"); path != "" && cfg.UnixSocket == "" {
+		// memcached's test hook (t/issue_67.t): the ports it listens on.
+		if err := writePortFile(path, srv.Addrs(), srv.UDPAddrs()); err != nil {
+			log.Warn("could not write the port file", zap.Error(err))
+		}
 	}
 	if u := c.String("user"); u != "" {
 		if err := dropPrivileges(u); err != nil {
@@ -414,4 +420,38 @@ func dropPrivileges(name string) error {
 		return fmt.Errorf("failed to assume identity of user %s: %w", name, err)
 	}
 	return nil
+}
+
+// portFileLines is what memcached writes to $MEMCACHED_PORT_FILENAME: a
+// line "TCP INET: <port>" (INET6 for an IPv6 socket, UDP for UDP) per
+// listening IP socket, TCP first.
+func portFileLines(tcp, udp []net.Addr) string {
+	var b strings.Builder
+	line := func(proto string, ip net.IP, port int) {
+		family := "INET"
+		if ip.To4() == nil {
+			family = "INET6"
+		}
+		fmt.Fprintf(&b, "%s %s: %d\n", proto, family, port)
+	}
+	for _, a := range tcp {
+		if t, ok := a.(*net.TCPAddr); ok {
+			line("TCP", t.IP, t.Port)
+		}
+	}
+	for _, a := range udp {
+		if u, ok := a.(*net.UDPAddr); ok {
+			line("UDP", u.IP, u.Port)
+		}
+	}
+	return b.String()
+}
+
+// writePortFile writes portFileLines to path as memcached does: into
+// path.lck, then renamed, so a reader never sees half of it.
+func writePortFile(path string, tcp, udp []net.Addr) error {
+	if err := os.WriteFile(path+".lck", []byte(portFileLines(tcp, udp)), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(path+".lck", path)
 }

@@ -266,9 +266,8 @@ func (s *Server) Listen() error {
 			return fail(err)
 		}
 	}
-	if len(ls) == 0 && len(us) == 0 {
-		return errors.New("no listeners: TCP and UDP port 0 and no unix socket")
-	}
+	// With -p 0 and no -U nor -s memcached runs with no listener at all
+	// (t/issue_67.t), and so does gocached.
 	if err := s.ListenMetrics(); err != nil {
 		for _, u := range us {
 			u.pc.Close()

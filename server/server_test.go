@@ -310,3 +310,25 @@ func TestShutdownGivesUpStalledRequest(t *testing.T) {
 		t.Fatalf("stalled connection got %d bytes instead of being closed", n)
 	}
 }
+
+// TestListenWithNoListener: with -p 0 and no -U nor -s memcached 1.6.45
+// runs with no listener (t/issue_67.t), and so does gocached.
+func TestListenWithNoListener(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Port, cfg.UDPPort = 0, 0
+	s, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen(); err != nil {
+		t.Fatalf("Listen with no listener: %v", err)
+	}
+	if len(s.Addrs()) != 0 || len(s.UDPAddrs()) != 0 {
+		t.Fatalf("listeners %v %v", s.Addrs(), s.UDPAddrs())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
