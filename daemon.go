@@ -58,7 +58,7 @@ func daemonFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "lock-memory", Aliases: []string{"k"}, Usage: "IGNORED (warns): lock down all paged memory; gocached does not mlock"},
 		&cli.BoolFlag{Name: "enable-coredumps", Aliases: []string{"r"}, Usage: "IGNORED (warns): maximize core file limit; Go writes cores only with GOTRACEBACK=crash"},
 		&cli.BoolFlag{Name: "enable-largepages", Aliases: []string{"L"}, Usage: "IGNORED (warns): large memory pages; Go's runtime uses transparent huge pages as the kernel allows"},
-		&cli.StringFlag{Name: "prefix-delimiter", Aliases: []string{"D"}, Usage: "IGNORED (warns): per-prefix stats (stats detail) are not kept yet"},
+		&cli.StringFlag{Name: "prefix-delimiter", Aliases: []string{"D"}, Usage: "use <char> as the key prefix delimiter of per-prefix stats (stats detail), and turn them on"},
 		&cli.IntFlag{Name: "napi-ids", Aliases: []string{"N"}, Usage: "IGNORED (warns): NAPI-id thread selection; Go schedules connections itself"},
 		&cli.BoolFlag{Name: "license", Aliases: []string{"i"}, Usage: "print gocached's and memcached's licence notes and exit"},
 		&cli.StringSliceFlag{Name: "extended", Aliases: []string{"o"}, Usage: "extended options, `KEY[=VALUE][,...]` (see below)"},
@@ -75,7 +75,7 @@ BSD licence; see https://github.com/memcached/memcached/blob/master/LICENSE.`
 // daemon names them in its start-up warning.
 var ignoredFlags = []struct{ name, short string }{
 	{"lock-memory", "k"}, {"enable-coredumps", "r"}, {"enable-largepages", "L"},
-	{"prefix-delimiter", "D"}, {"napi-ids", "N"}, {"disable-watch", "W"},
+	{"napi-ids", "N"}, {"disable-watch", "W"},
 }
 
 func extendedHelp() string {
@@ -220,8 +220,12 @@ func configFrom(c *cli.Context) (cfg server.Config, ignored []string, err error)
 	if c.IsSet("napi-ids") && c.Int("napi-ids") > cfg.Threads {
 		return cfg, nil, fmt.Errorf("number of napi_ids(%d) cannot be greater than number of threads(%d)", c.Int("napi-ids"), cfg.Threads)
 	}
-	if c.IsSet("prefix-delimiter") && c.String("prefix-delimiter") == "" {
-		return cfg, nil, errors.New("no delimiter specified")
+	if c.IsSet("prefix-delimiter") {
+		d := c.String("prefix-delimiter")
+		if d == "" {
+			return cfg, nil, errors.New("no delimiter specified")
+		}
+		cfg.PrefixDelimiter, cfg.DetailEnabled = d[0], true // memcached: -D turns detail on
 	}
 	return cfg, ignored, cfg.Validate()
 }

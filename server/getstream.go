@@ -131,5 +131,5 @@ func (c *conn) getStreamKey(key []byte) {
 		return
 	}
 	c.gs.keys++
-	c.s.store.Get(key, c.getFn(c.gs.cas))
+	c.s.detail.recordGet(key, c.s.store.Get(key, c.getFn(c.gs.cas)))
 }

@@ -21,10 +21,11 @@ import (
 
 // Server is a running daemon: its store, listeners and connections.
 type Server struct {
-	cfg   Config
-	log   *zap.Logger
-	store *store.Store
-	start time.Time
+	cfg    Config
+	detail prefixStats // stats detail
+	log    *zap.Logger
+	store  *store.Store
+	start  time.Time
 
 	mu          sync.Mutex
 	listeners   []net.Listener
@@ -156,6 +157,7 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
+		detail:      prefixStats{delim: cfg.prefixDelimiter()},
 		cfg:         cfg,
 		log:         log,
 		store:       st,
@@ -192,6 +194,7 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 	}
 	s.verbosity.Store(int32(cfg.Verbosity))
 	s.automove.Store(int32(cfg.automove()))
+	s.detail.on.Store(cfg.DetailEnabled)
 	return s, nil
 }
 

@@ -99,7 +99,7 @@ func (c *conn) cmdStats(t *protocol.Tokens) action {
 			c.out = append(c.out, "CLIENT_ERROR stats detail not allowed\r\n"...)
 			return actMore
 		}
-		c.out = append(c.out, "CLIENT_ERROR stats detail not supported\r\n"...)
+		c.cmdStatsDetail(t)
 		return actMore
 	case "cachedump":
 		if s.cfg.DumpDisabled {
@@ -134,6 +134,7 @@ func (c *conn) cmdStats(t *protocol.Tokens) action {
 
 func (s *Server) resetStats() {
 	s.store.ResetStats()
+	s.detail.clear()
 	s.stats.totalConns.Store(0)
 	s.stats.rejected.Store(0)
 	s.stats.bytesRead.Reset()
@@ -310,8 +311,8 @@ func (s *Server) writeSettings(w *statWriter) {
 	w.i("chunk_size", int64(cfg.MinChunk))
 	w.i("num_threads", int64(cfg.Threads))
 	w.i("num_threads_per_udp", int64(cfg.Threads))
-	w.str("stat_key_prefix", ":")
-	w.yesno("detail_enabled", false)
+	w.str("stat_key_prefix", string(s.detail.delim))
+	w.yesno("detail_enabled", s.detail.on.Load())
 	w.i("reqs_per_event", int64(cfg.ReqsPerEvent))
 	w.yesno("cas_enabled", !cfg.NoCAS)
 	w.i("tcp_backlog", int64(cfg.Backlog))

@@ -228,3 +228,49 @@ func TestListenIPv4Only(t *testing.T) {
 		t.Errorf("stats conns lacks the listener's tcp:0.0.0.0 address:\n%s", got)
 	}
 }
+
+// TestStatsDetail: per-prefix counts as memcached 1.6.45 keeps them
+// (t/stats-detail.t), one prefix per session so that the order of lines
+// (memcached's follows its hash buckets) does not matter.
+func TestStatsDetail(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		edit  func(*Config)
+		steps []textStep
+	}{
+		{"off by default", nil, []textStep{
+			{"set foo:1 0 0 1\nx\n", "STORED\n"},
+			{"stats detail dump\n", "END\n"},
+		}},
+		{"counts", nil, []textStep{
+			{"stats detail on\n", "OK\n"},
+			{"set foo:1 0 0 1\nx\n", "STORED\n"},
+			{"set nodelim 0 0 1\nx\n", "STORED\n"},
+			{"get foo:1 foo:2 nodelim\n", "VALUE foo:1 0 1\nx\nVALUE nodelim 0 1\nx\nEND\n"},
+			{"delete foo:3\n", "NOT_FOUND\n"},
+			{"stats detail dump\n", "PREFIX foo get 2 hit 1 set 1 del 1\nEND\n"},
+			{"stats detail off\n", "OK\n"},
+			{"get foo:1\n", "VALUE foo:1 0 1\nx\nEND\n"},
+			{"stats detail dump\n", "PREFIX foo get 2 hit 1 set 1 del 1\nEND\n"},
+			{"stats reset\n", "RESET\n"},
+			{"stats detail dump\n", "END\n"},
+		}},
+		{"usage", nil, []textStep{
+			{"stats detail\n", "CLIENT_ERROR usage: stats detail on|off|dump\n"},
+			{"stats detail x\n", "CLIENT_ERROR usage: stats detail on|off|dump\n"},
+			{"stats detail o\n", "OK\n"},
+		}},
+		{"-D", func(c *Config) { c.PrefixDelimiter, c.DetailEnabled = '/', true }, []textStep{
+			{"set q/r 0 0 1\nx\n", "STORED\n"},
+			{"set q:r 0 0 1\nx\n", "STORED\n"},
+			{"stats detail dump\n", "PREFIX q get 0 hit 0 set 1 del 0\nEND\n"},
+		}},
+		{"-X", func(c *Config) { c.DumpDisabled = true }, []textStep{
+			{"stats detail on\n", "CLIENT_ERROR stats detail not allowed\n"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runText(t, dial(t, testServer(t, tc.edit)), tc.steps)
+		})
+	}
+}

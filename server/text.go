@@ -260,11 +260,13 @@ func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
 		}
 		keys++
 		before := len(c.out)
+		var hit bool
 		if touch {
-			c.s.store.GetAndTouch(key, exptime, fn)
+			hit = c.s.store.GetAndTouch(key, exptime, fn)
 		} else {
-			c.s.store.Get(key, fn)
+			hit = c.s.store.Get(key, fn)
 		}
+		c.s.detail.recordGet(key, hit)
 		c.hot(key, len(c.out)-before)
 		return true
 	}
@@ -304,6 +306,7 @@ func (c *conn) cmdUpdate(t *protocol.Tokens, n int, mode store.Mode, handleCAS b
 	}
 	key, vlen := cmd.Key, cmd.Bytes
 	total := int64(vlen) + 2
+	c.s.detail.recordSet(key)
 	if !c.s.store.ItemSizeOK(len(key), cmd.Flags, int(vlen)) {
 		c.r += n
 		c.reply(protocol.ErrTooLarge)
@@ -397,6 +400,7 @@ func (c *conn) cmdArith(t *protocol.Tokens, incr bool) action {
 
 func (c *conn) cmdDelete(t *protocol.Tokens) action {
 	if k, ok := c.keyLine(t, protocol.ParseDelete); ok {
+		c.s.detail.recordDelete(k.Key)
 		c.reply(storeReplies[c.s.store.Delete(k.Key, 0)])
 	}
 	return actMore
