@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 )
 
@@ -76,5 +77,66 @@ func TestParseDebugTime(t *testing.T) {
 		if err := ParseDebugTime(tok(tc.line), &d); !bytes.Equal(err, tc.err) || d != tc.want {
 			t.Errorf("ParseDebugTime(%q) = %+v, %q; want %+v, %q", tc.line, d, err, tc.want, tc.err)
 		}
+	}
+}
+
+// TestParseCrawlerClasses: lru_crawler's class argument, memcached 1.6.45's
+// lru_crawler_crawl.
+func TestParseCrawlerClasses(t *testing.T) {
+	for _, tc := range []struct {
+		arg       string
+		ok        bool
+		all, hash bool
+		ids       []int
+	}{
+		{"all", true, true, false, nil},
+		{"hash", true, false, true, nil},
+		{"1", true, false, false, []int{1}},
+		{"1,5,63", true, false, false, []int{1, 5, 63}},
+		{"1,,2", true, false, false, []int{1, 2}},
+		{",", true, false, false, nil},
+		{"0", false, false, false, nil},
+		{"64", false, false, false, nil},
+		{"1,x", false, false, false, nil},
+		{"-1", false, false, false, nil},
+		{"ALL", false, false, false, nil},
+	} {
+		var c CrawlerClasses
+		ok := ParseCrawlerClasses([]byte(tc.arg), &c)
+		var ids []int
+		for id, on := range c.IDs {
+			if on {
+				ids = append(ids, id)
+			}
+		}
+		if ok != tc.ok || (ok && (c.All != tc.all || c.Hash != tc.hash || fmt.Sprint(ids) != fmt.Sprint(tc.ids))) {
+			t.Errorf("ParseCrawlerClasses(%q) = %v %+v %v", tc.arg, ok, c, ids)
+		}
+	}
+}
+
+// TestAppendDumpLines: metadump's and mgdump's lines, byte for byte as
+// memcached 1.6.45 writes them (metadump ends its lines with " \n").
+func TestAppendDumpLines(t *testing.T) {
+	for _, tc := range []struct {
+		it   MetaDumpItem
+		want string
+	}{
+		{MetaDumpItem{Key: []byte("a:b"), Exp: 1796293129, LastAccess: 1796293029, CAS: 1, Class: 1, Size: 68, Flags: 5},
+			"key=a%3Ab exp=1796293129 la=1796293029 cas=1 fetch=no cls=1 size=68 flags=5 \n"},
+		{MetaDumpItem{Key: []byte("e-._~Z9"), Exp: -1, LastAccess: 7, CAS: 2, Fetched: true, Class: 3, Size: 63},
+			"key=e-._~Z9 exp=-1 la=7 cas=2 fetch=yes cls=3 size=63 flags=0 \n"},
+		{MetaDumpItem{Key: []byte("sp ace\x00"), Exp: -1},
+			"key=sp%20ace%00 exp=-1 la=0 cas=0 fetch=no cls=0 size=0 flags=0 \n"},
+	} {
+		if got := string(AppendMetaDump(nil, &tc.it)); got != tc.want {
+			t.Errorf("AppendMetaDump = %q, want %q", got, tc.want)
+		}
+	}
+	if got := string(AppendMgDump(nil, []byte("a:b"), false)); got != "mg a:b\r\n" {
+		t.Errorf("AppendMgDump text: %q", got)
+	}
+	if got := string(AppendMgDump(nil, []byte("foo"), true)); got != "mg Zm9v b\r\n" {
+		t.Errorf("AppendMgDump binary: %q", got)
 	}
 }

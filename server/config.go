@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/gocached/gocached/store"
@@ -188,4 +189,10 @@ func (c *Config) prefixDelimiter() byte {
 		return ':'
 	}
 	return c.PrefixDelimiter
+}
+
+// atoiSetting reads a reported setting's number (0 when it is none).
+func atoiSetting(v string) int {
+	n, _ := strconv.Atoi(v)
+	return n
 }

@@ -23,9 +23,13 @@ import (
 type Server struct {
 	cfg    Config
 	detail prefixStats // stats detail
-	log    *zap.Logger
-	store  *store.Store
-	start  time.Time
+	// The LRU crawler's settings, which lru_crawler enable|disable|sleep|
+	// tocrawl change at run time.
+	crawlerOn                    atomic.Bool
+	crawlerSleep, crawlerToCrawl atomic.Uint32
+	log                          *zap.Logger
+	store                        *store.Store
+	start                        time.Time
 
 	mu          sync.Mutex
 	listeners   []net.Listener
@@ -194,6 +198,9 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 	}
 	s.verbosity.Store(int32(cfg.Verbosity))
 	s.automove.Store(int32(cfg.automove()))
+	s.crawlerOn.Store(cfg.Setting("lru_crawler") != "no")
+	s.crawlerSleep.Store(uint32(atoiSetting(cfg.Setting("lru_crawler_sleep"))))
+	s.crawlerToCrawl.Store(uint32(atoiSetting(cfg.Setting("lru_crawler_tocrawl"))))
 	s.detail.on.Store(cfg.DetailEnabled)
 	return s, nil
 }

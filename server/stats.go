@@ -228,7 +228,7 @@ func (s *Server) writeGeneralStats(w *statWriter) {
 		w.b01("slab_reassign_running", st.ReassignRunning)
 		w.u("slabs_moved", st.SlabsMoved)
 	}
-	if s.cfg.Setting("lru_crawler") != "no" {
+	if s.crawlerOn.Load() {
 		w.b01("lru_crawler_running", st.CrawlerRunning)
 		w.u("lru_crawler_starts", st.CrawlerStarts)
 	}
@@ -331,9 +331,9 @@ func (s *Server) writeSettings(w *statWriter) {
 	w.str("slab_automove_ratio", cfg.Setting("slab_automove_ratio"))
 	w.str("slab_automove_window", cfg.Setting("slab_automove_window"))
 	w.i("slab_chunk_max", int64(s.store.Sizes()[len(s.store.Sizes())-2]))
-	w.str("lru_crawler", cfg.Setting("lru_crawler"))
-	w.str("lru_crawler_sleep", cfg.Setting("lru_crawler_sleep"))
-	w.str("lru_crawler_tocrawl", cfg.Setting("lru_crawler_tocrawl"))
+	w.yesno("lru_crawler", s.crawlerOn.Load())
+	w.i("lru_crawler_sleep", int64(s.crawlerSleep.Load()))
+	w.i("lru_crawler_tocrawl", int64(s.crawlerToCrawl.Load()))
 	w.str("tail_repair_time", cfg.Setting("tail_repair_time"))
 	w.yesno("flush_enabled", !cfg.FlushDisabled)
 	w.yesno("dump_enabled", !cfg.DumpDisabled)

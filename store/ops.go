@@ -560,7 +560,7 @@ func (s *Store) FlushAll(exptime int64) {
 		}
 		s.oldestLive.Store(ol)
 	}
-	if s.opts.NoAutoCrawl {
+	if s.autoCrawlOff.Load() {
 		return
 	}
 	select {

@@ -56,12 +56,15 @@ var (
 
 // Store is the cache.
 type Store struct {
-	opts      Options
-	arena     *slab.Arena
-	classes   []*class // index = class id; 0 unused
-	shards    []shard
-	shardMask uint64
-	clock     *clock
+	opts    Options
+	arena   *slab.Arena
+	classes []*class // index = class id; 0 unused
+	shards  []shard
+	// autoCrawlOff: no background sweeps (Options.NoAutoCrawl, or
+	// SetAutoCrawl(false): lru_crawler disable).
+	autoCrawlOff atomic.Bool
+	shardMask    uint64
+	clock        *clock
 
 	casSeq        atomic.Uint64
 	automoveLevel atomic.Int32 // slab_automove level, changeable at run time
@@ -133,6 +136,7 @@ func New(o Options) (*Store, error) {
 		s.classes[i+1] = &class{sc: slab.NewClass(uint8(i+1), sz, arena), head: slab.Nil, tail: slab.Nil}
 	}
 	s.automoveLevel.Store(int32(o.SlabAutomove))
+	s.autoCrawlOff.Store(o.NoAutoCrawl)
 	per := (1 << o.HashPower) / o.Shards
 	for i := range s.shards {
 		s.shards[i].idx = newIndex(per)
@@ -257,3 +261,7 @@ func (s *Store) memcachedSize(nkey int, flags uint32, nbytes int) int {
 	}
 	return total
 }
+
+// SetAutoCrawl turns the background sweeps for dead items on or off at run
+// time (memcached's lru_crawler enable and disable).
+func (s *Store) SetAutoCrawl(on bool) { s.autoCrawlOff.Store(!on) }
