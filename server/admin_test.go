@@ -32,10 +32,10 @@ func TestDebugTime(t *testing.T) {
 			{"debugtime 5\n", "ERROR\n"},
 		}},
 		{"expires after the move", true, []textStep{
-			{"set k 0 3 1\nx\n", "STORED\n"},
-			{"debugtime 2\n", "OK\n"},
+			{"set k 0 100 1\nx\n", "STORED\n"},
+			{"debugtime 50\n", "OK\n"},
 			{"get k\n", "VALUE k 0 1\nx\nEND\n"},
-			{"debugtime 2\n", "OK\n"},
+			{"debugtime 60\n", "OK\n"},
 			{"get k\n", "END\n"},
 		}},
 		{"paused clock", true, []textStep{
