@@ -75,7 +75,7 @@ BSD licence; see https://github.com/memcached/memcached/blob/master/LICENSE.`
 // daemon names them in its start-up warning.
 var ignoredFlags = []struct{ name, short string }{
 	{"lock-memory", "k"}, {"enable-coredumps", "r"}, {"enable-largepages", "L"},
-	{"napi-ids", "N"}, {"disable-watch", "W"},
+	{"napi-ids", "N"},
 }
 
 func extendedHelp() string {
@@ -159,6 +159,7 @@ func configFrom(c *cli.Context) (cfg server.Config, ignored []string, err error)
 		return cfg, nil, errors.New("-R: number of requests per event must be greater than 0")
 	}
 	cfg.Protocol = c.String("protocol")
+	cfg.WatchDisabled = c.Bool("disable-watch")
 	cfg.SASL = c.Bool("enable-sasl")
 	cfg.SASLPassFile = c.String("sasl-pwdb")
 	cfg.AuthFile = c.String("auth-file")

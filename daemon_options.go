@@ -227,9 +227,9 @@ var extendedOptions = map[string]extendedOption{
 		return strconv.Itoa(atoi(v)), nil
 	}), help: "ignored: gocached has no separate LRU for short TTLs", ignored: true},
 	"watcher_logbuf_size": {apply: reported("watcher_logbuf_size", uintKB("watcher_logbuf_size", 1024)),
-		help: "ignored: gocached has no watch command yet", ignored: true},
+		help: "KB of log lines a watch connection may have pending (more are skipped)"},
 	"worker_logbuf_size": {apply: reported("worker_logbuf_size", uintKB("worker_logbuf_size", 1024)),
-		help: "ignored: gocached has no watch command yet", ignored: true},
+		help: "ignored: gocached's log lines go straight to each watcher's buffer", ignored: true},
 	"slab_sizes": {apply: reported("slab_sizes", anyValue("slab_sizes")),
 		help: "ignored: slab classes follow -n and -f", ignored: true},
 	"slab_chunk_max": {apply: reported("slab_chunk_max", func(v string) (string, error) {

@@ -169,14 +169,7 @@ type MetaDumpItem struct {
 // URI-encoded> exp= la= cas= fetch= cls= size= flags= " and a bare LF.
 func AppendMetaDump(dst []byte, it *MetaDumpItem) []byte {
 	dst = append(dst, "key="...)
-	for _, b := range it.Key {
-		if isUnreserved(b) {
-			dst = append(dst, b)
-			continue
-		}
-		const hex = "0123456789ABCDEF"
-		dst = append(dst, '%', hex[b>>4], hex[b&15])
-	}
+	dst = appendURI(dst, it.Key)
 	dst = append(dst, " exp="...)
 	dst = strconv.AppendInt(dst, it.Exp, 10)
 	dst = append(dst, " la="...)

@@ -140,3 +140,29 @@ func TestAppendDumpLines(t *testing.T) {
 		t.Errorf("AppendMgDump binary: %q", got)
 	}
 }
+
+// TestParseWatch: watch's stream words, memcached 1.6.45's (a word names
+// the first stream, in its order, that it begins).
+func TestParseWatch(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want uint32
+		ok   bool
+	}{
+		{"watch", WatchFetchers, true},
+		{"watch fetchers mutations", WatchFetchers | WatchMutations, true},
+		{"watch evictions connevents deletions", WatchEvictions | WatchConnEvents | WatchDeletions, true},
+		{"watch f", WatchFetchers, true},
+		{"watch r", WatchRawCmds, true},
+		{"watch bogus", 0, false},
+		{"watch fetchers x", 0, false},
+	} {
+		got, ok := ParseWatch(tok(tc.line))
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("ParseWatch(%q) = %b, %v; want %b, %v", tc.line, got, ok, tc.want, tc.ok)
+		}
+	}
+	if got := string(AppendURIKey(AppendLogHead(nil, 12, 345, 6, "item_get"), []byte("a:b#"))); got != "ts=12.345 gid=6 type=item_get key=a%3Ab%23" {
+		t.Errorf("log head: %q", got)
+	}
+}

@@ -32,6 +32,7 @@ type Config struct {
 	EnableShutdown bool     // -A
 	FlushDisabled  bool     // -F
 	DumpDisabled   bool     // -X: no stats cachedump, stats detail
+	WatchDisabled  bool     // -W: no watch
 	// PrefixDelimiter (-D, default ':') ends the prefix `stats detail`
 	// counts keys by; -D also turns detail on (DetailEnabled).
 	PrefixDelimiter byte

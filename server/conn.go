@@ -124,6 +124,12 @@ type conn struct {
 	metaErr bool // the meta command's reply was replaced by an error
 	outOOM  bool // read_buf_mem_limit refused reply memory: close (outRoom)
 
+	// watch: the streams asked for (the watcher starts once the OK is
+	// written), then the watcher; closeReason is conn_close's reason.
+	watchStreams uint32
+	watching     *watcher
+	closeReason  string
+
 	readFn  func(uintptr) bool // readFD, bound on first use
 	readN   int
 	readErr error
@@ -164,6 +170,9 @@ func (c *conn) serve() {
 			c.finish()
 		}
 	}()
+	if c.s.watch.on(protocol.WatchConnEvents) {
+		c.logConn("")
+	}
 	if !c.handshake() {
 		return
 	}
@@ -173,6 +182,20 @@ func (c *conn) serve() {
 // finish closes the connection and gives back what it holds.
 func (c *conn) finish() {
 	c.state.Store(stateClosing)
+	if c.watching != nil {
+		c.s.watch.remove(c.watching)
+	}
+	if c.s.watch.on(protocol.WatchConnEvents) {
+		reason := c.closeReason
+		switch {
+		case reason != "":
+		case c.s.shutting.Load():
+			reason = "shutdown"
+		default:
+			reason = "error"
+		}
+		c.logConn(reason)
+	}
 	c.nc.Close()
 	c.release()
 	c.s.forget(c)
@@ -184,7 +207,7 @@ func (c *conn) midRequest() bool { return c.r != c.w || c.gs.active }
 
 // parkable: the connection is between requests, holding nothing.
 func (c *conn) parkable() bool {
-	return !c.midRequest() && c.need == 0 && c.swallow == 0 && len(c.out) == 0 && c.authLen == 0 &&
+	return !c.midRequest() && c.need == 0 && c.swallow == 0 && len(c.out) == 0 && c.authLen == 0 && c.watchStreams == 0 &&
 		(c.bin == nil || len(c.bin.held) == 0)
 }
 
@@ -224,6 +247,12 @@ func (c *conn) loop() (parked bool) {
 			if act == actClose {
 				return false
 			}
+			if c.watchStreams != 0 && c.watching == nil {
+				// The OK is out: from now on the watcher writes.
+				if c.watching = c.s.watch.add(c.nc, c.watchStreams); c.watching == nil {
+					return false
+				}
+			}
 			continue
 		}
 		if err != nil {
@@ -260,9 +289,12 @@ func (c *conn) loop() (parked bool) {
 			}
 			if timeout && !c.s.shutting.Load() && idle > 0 {
 				c.s.stats.idleKicks.Add(1)
+				c.closeReason = "idle_timeout"
 				if c.s.verbosity.Load() > 0 {
 					c.s.log.Info("closing idle connection", zap.Stringer("remote", c.nc.RemoteAddr()))
 				}
+			} else if err == io.EOF {
+				c.closeReason = "normal"
 			} else if err != io.EOF && !c.s.shutting.Load() && !errors.Is(err, net.ErrClosed) && c.s.verbosity.Load() > 0 {
 				c.s.log.Info("connection read error", zap.Error(err))
 			}

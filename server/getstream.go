@@ -131,5 +131,9 @@ func (c *conn) getStreamKey(key []byte) {
 		return
 	}
 	c.gs.keys++
-	c.s.detail.recordGet(key, c.s.store.Get(key, c.getFn(c.gs.cas)))
+	hit := c.s.store.Get(key, c.getFn(c.gs.cas))
+	c.s.detail.recordGet(key, hit)
+	if c.s.watch.on(protocol.WatchFetchers) {
+		c.logGet(key, hit)
+	}
 }

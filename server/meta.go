@@ -123,6 +123,9 @@ func (c *conn) cmdMetaGet(t *protocol.Tokens) {
 		c.onMetaGet = c.metaGetItem // bound once per connection, on first use
 	}
 	hit := c.s.store.MetaGet(c.scratch.mf.Key, &c.scratch.mopt, c.onMetaGet)
+	if c.s.watch.on(protocol.WatchFetchers) {
+		c.logGet(c.scratch.mf.Key, hit)
+	}
 	c.hot(c.scratch.mf.Key, len(c.out)-start)
 	if c.metaErr || hit {
 		return
@@ -292,7 +295,12 @@ func (c *conn) cmdMetaSet(t *protocol.Tokens, n int) (action, bool) {
 	if f.HasCAS {
 		c.scratch.req.CAS = f.CAS
 	}
+	watched := c.s.watch.streams.Load() != 0
+	before := watched && c.beforeStore(f.Key)
 	res, cas, err := c.s.store.Store(&c.scratch.req)
+	if watched {
+		c.logStorage(&c.scratch.req, before, res, err)
+	}
 	c.hot(f.Key, int(vlen))
 	switch {
 	case err == store.ErrTooLarge:
@@ -366,7 +374,17 @@ func (c *conn) cmdMetaDelete(t *protocol.Tokens) {
 	o := store.MetaDeleteOptions{HasCAS: f.HasCAS, CAS: f.CAS, Invalidate: f.SetStale,
 		SetExptime: f.NewTTL, Exptime: c.scratch.mopt.TTL, MissOnExists: true,
 		RemoveValue: f.RemoveValue, Flags: f.ClientFlags, HasNewCAS: f.HasNewCAS, NewCAS: f.NewCAS}
-	res := c.s.store.MetaDelete(f.Key, &o)
+	var res store.Result
+	if c.s.watch.streams.Load() == 0 {
+		res = c.s.store.MetaDelete(f.Key, &o)
+	} else {
+		found, cls, size := c.itemInfo(f.Key)
+		res = c.s.store.MetaDelete(f.Key, &o)
+		if o.RemoveValue {
+			size = 0 // memcached logs the emptied item
+		}
+		c.logDeletion(f.Key, "md", found, res == store.Deleted && !o.Invalidate, cls, size)
+	}
 	if res == store.Deleted && f.NoReply {
 		c.out = c.out[:start]
 		return

@@ -23,6 +23,7 @@ import (
 type Server struct {
 	cfg    Config
 	detail prefixStats // stats detail
+	watch  watchHub    // watch
 	// The LRU crawler's settings, which lru_crawler enable|disable|sleep|
 	// tocrawl change at run time.
 	crawlerOn                    atomic.Bool
@@ -201,6 +202,7 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 	s.crawlerOn.Store(cfg.Setting("lru_crawler") != "no")
 	s.crawlerSleep.Store(uint32(atoiSetting(cfg.Setting("lru_crawler_sleep"))))
 	s.crawlerToCrawl.Store(uint32(atoiSetting(cfg.Setting("lru_crawler_tocrawl"))))
+	s.watch.bufSize = atoiSetting(cfg.Setting("watcher_logbuf_size"))
 	s.detail.on.Store(cfg.DetailEnabled)
 	return s, nil
 }

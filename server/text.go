@@ -29,6 +29,11 @@ func (c *conn) process() action {
 			c.proto = protoText
 		}
 	}
+	if c.watchStreams != 0 {
+		// A watcher's input is dropped, as memcached stops reading it.
+		c.r, c.w = 0, 0
+		return actMore
+	}
 	if c.proto == protoBinary {
 		return c.processBinary()
 	}
@@ -93,6 +98,10 @@ func (c *conn) process() action {
 		}
 		if act == actClose || !c.commandDone() {
 			return actClose
+		}
+		if c.watchStreams != 0 {
+			c.r, c.w = 0, 0 // what follows watch is not read
+			return actMore
 		}
 	}
 }
@@ -167,6 +176,7 @@ func (c *conn) dispatch(line []byte, n int) (action, bool) {
 		return actMore, true
 	case "quit":
 		c.r += n
+		c.closeReason = "normal"
 		return actClose, true
 	case "shutdown":
 		return c.consumed(n, c.cmdShutdown(t))
@@ -180,6 +190,8 @@ func (c *conn) dispatch(line []byte, n int) (action, bool) {
 		return c.consumed(n, c.cmdConfig(t))
 	case "refresh_certs":
 		return c.consumed(n, c.cmdRefreshCerts())
+	case "watch":
+		return c.consumed(n, c.cmdWatch(t))
 	case "debugtime":
 		if c.s.cfg.DebugCommands {
 			return c.consumed(n, c.cmdDebugTime(t))
@@ -267,6 +279,9 @@ func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
 			hit = c.s.store.Get(key, fn)
 		}
 		c.s.detail.recordGet(key, hit)
+		if c.s.watch.on(protocol.WatchFetchers) {
+			c.logGet(key, hit)
+		}
 		c.hot(key, len(c.out)-before)
 		return true
 	}
@@ -331,7 +346,12 @@ func (c *conn) cmdUpdate(t *protocol.Tokens, n int, mode store.Mode, handleCAS b
 		return actMore, true
 	}
 	c.scratch.req = store.Request{Mode: mode, Key: key, Flags: cmd.Flags, Exptime: c.s.store.RelTime(int64(cmd.Exptime)), Value: data[:vlen], CAS: cmd.CAS}
+	watched := c.s.watch.streams.Load() != 0
+	before := watched && c.beforeStore(key)
 	res, _, err := c.s.store.Store(&c.scratch.req)
+	if watched {
+		c.logStorage(&c.scratch.req, before, res, err)
+	}
 	c.hot(key, int(vlen))
 	switch {
 	case err == store.ErrTooLarge:
@@ -401,7 +421,14 @@ func (c *conn) cmdArith(t *protocol.Tokens, incr bool) action {
 func (c *conn) cmdDelete(t *protocol.Tokens) action {
 	if k, ok := c.keyLine(t, protocol.ParseDelete); ok {
 		c.s.detail.recordDelete(k.Key)
-		c.reply(storeReplies[c.s.store.Delete(k.Key, 0)])
+		if c.s.watch.streams.Load() == 0 {
+			c.reply(storeReplies[c.s.store.Delete(k.Key, 0)])
+			return actMore
+		}
+		found, cls, size := c.itemInfo(k.Key)
+		res := c.s.store.Delete(k.Key, 0)
+		c.logDeletion(k.Key, "delete", found, res == store.Deleted, cls, size)
+		c.reply(storeReplies[res])
 	}
 	return actMore
 }

@@ -43,8 +43,17 @@ func (i *Item) MemcachedSize() int {
 // MemcachedClass is the slab class memcached would keep an item of
 // MemcachedSize in, with the same -n and -f.
 func (i *Item) MemcachedClass() int {
-	sizes := i.s.mcSizes
-	n := i.MemcachedSize()
+	return i.s.memcachedClassFor(i.MemcachedSize())
+}
+
+// MemcachedClassOf is the class memcached would keep an item of a key of
+// nkey bytes, flags and a value of nbytes in (watch's clsid=).
+func (s *Store) MemcachedClassOf(nkey int, flags uint32, nbytes int) int {
+	return s.memcachedClassFor(s.memcachedSize(nkey, flags, nbytes))
+}
+
+func (s *Store) memcachedClassFor(n int) int {
+	sizes := s.mcSizes
 	for id, sz := range sizes {
 		if sz >= n {
 			return id + 1
