@@ -226,7 +226,7 @@ func BenchmarkParseStorage(b *testing.B) {
 
 // FuzzTextLine runs every line parser over any line: none panics, every
 // error is one of memcached's replies, and a parsed key is a token of the
-// line within the length limit.
+// line within the length limit (a NUL byte may be part of it, as in 1.6.45).
 func FuzzTextLine(f *testing.F) {
 	for _, s := range []string{"set k 0 0 1", "cas k 0 0 1 2 noreply", "incr k 1", "touch k 1", "delete k 0 noreply", "flush_all 1", "verbosity 1"} {
 		f.Add([]byte(s))
@@ -234,7 +234,7 @@ func FuzzTextLine(f *testing.F) {
 	known := [][]byte{Error, ErrBadFormat, ErrBadDelta, ErrBadExptime}
 	check := func(t *testing.T, what string, err, key []byte) {
 		if err == nil {
-			if len(key) > KeyMaxLength || bytes.ContainsAny(key, " \x00") {
+			if len(key) > KeyMaxLength || bytes.ContainsAny(key, " ") {
 				t.Fatalf("%s: key %q", what, key)
 			}
 			return
