@@ -1,8 +1,10 @@
 package server
 
 import (
+	"cmp"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -454,7 +456,14 @@ func (s *Server) writeConns(w *statWriter) {
 		w.i(id+":secs_since_last_cmd", now-s.start.Unix())
 	}
 	s.writeUDPConns(w, rel)
+	// In connection order, as memcached lists them by fd: clients (such
+	// as t/watcher_connid.t) take the last one for their own.
+	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	slices.SortFunc(conns, func(a, b *conn) int { return cmp.Compare(a.id, b.id) })
+	for _, c := range conns {
 		id := strconv.FormatInt(c.id, 10)
 		w.str(id+":addr", addrString(c.nc.RemoteAddr()))
 		w.str(id+":listen_addr", addrString(c.listener))

@@ -3,6 +3,8 @@ package server
 import (
 	"bufio"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -272,5 +274,24 @@ func TestStatsDetail(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			runText(t, dial(t, testServer(t, tc.edit)), tc.steps)
 		})
+	}
+}
+
+// TestStatsConnsOrder: clients are listed in connection order, as
+// memcached lists them by fd (the newest last).
+func TestStatsConnsOrder(t *testing.T) {
+	s := testServer(t, nil)
+	for i := 0; i < 8; i++ {
+		dial(t, s).reply("version\r\n")
+	}
+	var ids []int
+	for _, l := range strings.Split(dial(t, s).reply("stats conns\r\n"), "\r\n") {
+		if f := strings.Fields(l); len(f) == 3 && strings.HasSuffix(f[1], ":listen_addr") {
+			n, _ := strconv.Atoi(strings.TrimSuffix(f[1], ":listen_addr"))
+			ids = append(ids, n)
+		}
+	}
+	if len(ids) != 9 || !slices.IsSorted(ids) {
+		t.Fatalf("client ids %v, want 9 in increasing order", ids)
 	}
 }
