@@ -102,8 +102,8 @@ func TestTopOnce(t *testing.T) {
 		want      []string // in the row, in order
 		not       []string
 	}{
-		{"observed", rows[observed], []string{"1.6.18", "us", "us"}, []string{" - "}},
-		{"plain", rows[plain], []string{"1.6.18"}, nil},
+		{"observed", rows[observed], []string{"1.6.45", "us", "us"}, []string{" - "}},
+		{"plain", rows[plain], []string{"1.6.45"}, nil},
 		{"down", rows[down], []string{"down:"}, nil},
 	}
 	for _, c := range cases {

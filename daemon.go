@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -20,7 +21,7 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
-const memcachedVersion = "1.6.18"
+const memcachedVersion = "1.6.45"
 
 func daemonFlags() []cli.Flag {
 	d := server.DefaultConfig()
@@ -57,7 +58,7 @@ func daemonFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "lock-memory", Aliases: []string{"k"}, Usage: "IGNORED (warns): lock down all paged memory; gocached does not mlock"},
 		&cli.BoolFlag{Name: "enable-coredumps", Aliases: []string{"r"}, Usage: "IGNORED (warns): maximize core file limit; Go writes cores only with GOTRACEBACK=crash"},
 		&cli.BoolFlag{Name: "enable-largepages", Aliases: []string{"L"}, Usage: "IGNORED (warns): large memory pages; Go's runtime uses transparent huge pages as the kernel allows"},
-		&cli.StringFlag{Name: "prefix-delimiter", Aliases: []string{"D"}, Usage: "IGNORED (warns): per-prefix stats (stats detail) are not kept yet"},
+		&cli.StringFlag{Name: "prefix-delimiter", Aliases: []string{"D"}, Usage: "use <char> as the key prefix delimiter of per-prefix stats (stats detail), and turn them on"},
 		&cli.IntFlag{Name: "napi-ids", Aliases: []string{"N"}, Usage: "IGNORED (warns): NAPI-id thread selection; Go schedules connections itself"},
 		&cli.BoolFlag{Name: "license", Aliases: []string{"i"}, Usage: "print gocached's and memcached's licence notes and exit"},
 		&cli.StringSliceFlag{Name: "extended", Aliases: []string{"o"}, Usage: "extended options, `KEY[=VALUE][,...]` (see below)"},
@@ -74,7 +75,7 @@ BSD licence; see https://github.com/memcached/memcached/blob/master/LICENSE.`
 // daemon names them in its start-up warning.
 var ignoredFlags = []struct{ name, short string }{
 	{"lock-memory", "k"}, {"enable-coredumps", "r"}, {"enable-largepages", "L"},
-	{"prefix-delimiter", "D"}, {"napi-ids", "N"}, {"disable-watch", "W"},
+	{"napi-ids", "N"},
 }
 
 func extendedHelp() string {
@@ -127,6 +128,9 @@ func parseSize(s string) (int, error) {
 func configFrom(c *cli.Context) (cfg server.Config, ignored []string, err error) {
 	cfg = server.DefaultConfig()
 	cfg.Version = memcachedVersion
+	// memcached's own test suite runs gocached as memcached-debug, whose
+	// debugtime command moves the clock (scripts/mctest.sh sets this).
+	cfg.DebugCommands = os.Getenv("GOCACHED_MEMCACHED_DEBUG") == "1"
 	cfg.Port = c.Int("port")
 	cfg.UDPPort = c.Int("udp-port")
 	if cfg.UDPPort != 0 && c.IsSet("udp-port") && !c.IsSet("port") {
@@ -155,6 +159,7 @@ func configFrom(c *cli.Context) (cfg server.Config, ignored []string, err error)
 		return cfg, nil, errors.New("-R: number of requests per event must be greater than 0")
 	}
 	cfg.Protocol = c.String("protocol")
+	cfg.WatchDisabled = c.Bool("disable-watch")
 	cfg.SASL = c.Bool("enable-sasl")
 	cfg.SASLPassFile = c.String("sasl-pwdb")
 	cfg.AuthFile = c.String("auth-file")
@@ -214,8 +219,12 @@ func configFrom(c *cli.Context) (cfg server.Config, ignored []string, err error)
 	if c.IsSet("napi-ids") && c.Int("napi-ids") > cfg.Threads {
 		return cfg, nil, fmt.Errorf("number of napi_ids(%d) cannot be greater than number of threads(%d)", c.Int("napi-ids"), cfg.Threads)
 	}
-	if c.IsSet("prefix-delimiter") && c.String("prefix-delimiter") == "" {
-		return cfg, nil, errors.New("no delimiter specified")
+	if c.IsSet("prefix-delimiter") {
+		d := c.String("prefix-delimiter")
+		if d == "" {
+			return cfg, nil, errors.New("no delimiter specified")
+		}
+		cfg.PrefixDelimiter, cfg.DetailEnabled = d[0], true // memcached: -D turns detail on
 	}
 	return cfg, ignored, cfg.Validate()
 }
@@ -283,6 +292,11 @@ func runDaemon(c *cli.Context) error {
 		}
 	} else if err := srv.Listen(); err != nil {
 		return err
+	} else if path := os.Getenv("MEMCACHED_PORT_FILENAME"); path != "" && cfg.UnixSocket == "" {
+		// memcached's test hook (t/issue_67.t): the ports it listens on.
+		if err := writePortFile(path, srv.Addrs(), srv.UDPAddrs()); err != nil {
+			log.Warn("could not write the port file", zap.Error(err))
+		}
 	}
 	warnUnsafe(log, &cfg, srv)
 	// Keys and password files were read by server.New and the ports are
@@ -417,4 +431,38 @@ func dropPrivileges(name string) error {
 		return fmt.Errorf("failed to assume identity of user %s: %w", name, err)
 	}
 	return nil
+}
+
+// portFileLines is what memcached writes to $MEMCACHED_PORT_FILENAME: a
+// line "TCP INET: <port>" (INET6 for an IPv6 socket, UDP for UDP) per
+// listening IP socket, TCP first.
+func portFileLines(tcp, udp []net.Addr) string {
+	var b strings.Builder
+	line := func(proto string, ip net.IP, port int) {
+		family := "INET"
+		if ip.To4() == nil {
+			family = "INET6"
+		}
+		fmt.Fprintf(&b, "%s %s: %d\n", proto, family, port)
+	}
+	for _, a := range tcp {
+		if t, ok := a.(*net.TCPAddr); ok {
+			line("TCP", t.IP, t.Port)
+		}
+	}
+	for _, a := range udp {
+		if u, ok := a.(*net.UDPAddr); ok {
+			line("UDP", u.IP, u.Port)
+		}
+	}
+	return b.String()
+}
+
+// writePortFile writes portFileLines to path as memcached does: into
+// path.lck, then renamed, so a reader never sees half of it.
+func writePortFile(path string, tcp, udp []net.Addr) error {
+	if err := os.WriteFile(path+".lck", []byte(portFileLines(tcp, udp)), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(path+".lck", path)
 }

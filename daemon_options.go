@@ -187,8 +187,13 @@ var extendedOptions = map[string]extendedOption{
 	"modern":           {apply: noValue(func(*server.Config) {}), help: "modern defaults (nothing to change, as in memcached 1.6.45)"},
 	"no_modern": {apply: func(c *server.Config, _ string) error {
 		c.SlabReassign, c.SlabAutomove = false, 0
+		// memcached starts neither its LRU crawler nor its maintainer.
+		if c.Reported == nil {
+			c.Reported = map[string]string{}
+		}
+		c.Reported["lru_crawler"], c.Reported["lru_maintainer_thread"] = "no", "no"
 		return nil
-	}, help: "1.4 defaults: no page moves (no_slab_reassign, slab_automove=0); its LRU, hash and chunking parts have no gocached equivalent"},
+	}, help: "1.4 defaults: no page moves (no_slab_reassign, slab_automove=0), no background reclaim (no_lru_crawler); its LRU, hash and chunking parts have no gocached equivalent"},
 	"slab_automove_ratio": {apply: reported("slab_automove_ratio", floatIn("slab_automove_ratio", 0, 1, 2, "slab_automove_ratio must be > 0 and < 1")),
 		help: "ignored: gocached's page mover balances by eviction age, not memcached's ratio", ignored: true},
 	"slab_automove_window": {apply: reported("slab_automove_window", intIn("slab_automove_window", 3, 1800, "slab_automove_window must be > 2 and < 1800")),
@@ -199,8 +204,8 @@ var extendedOptions = map[string]extendedOption{
 		help: "ignored: items are never locked by a reader past its request", ignored: true},
 	"hash_algorithm": {apply: reported("hash_algorithm", oneOf("hash_algorithm", "jenkins", "murmur3", "xxh3")),
 		help: "ignored: gocached always hashes keys with xxhash", ignored: true},
-	"lru_crawler":    {apply: noValue(func(*server.Config) {}), help: "background reclaim of expired items (always on)"},
-	"no_lru_crawler": {apply: reported("lru_crawler", shows("no")), help: "ignored: the reclaimer always runs", ignored: true},
+	"lru_crawler":    {apply: reported("lru_crawler", shows("yes")), help: "background reclaim of expired items (the default)"},
+	"no_lru_crawler": {apply: reported("lru_crawler", shows("no")), help: "no background reclaim of expired and flushed items"},
 	"lru_crawler_sleep": {apply: reported("lru_crawler_sleep", intIn("lru_crawler_sleep", 0, 1000000, "LRU crawler sleep must be between 0 and 1 second")),
 		help: "ignored: the reclaimer paces itself", ignored: true},
 	"lru_crawler_tocrawl": {apply: reported("lru_crawler_tocrawl", uintKB("lru_crawler_tocrawl", 1)),
@@ -222,9 +227,9 @@ var extendedOptions = map[string]extendedOption{
 		return strconv.Itoa(atoi(v)), nil
 	}), help: "ignored: gocached has no separate LRU for short TTLs", ignored: true},
 	"watcher_logbuf_size": {apply: reported("watcher_logbuf_size", uintKB("watcher_logbuf_size", 1024)),
-		help: "ignored: gocached has no watch command yet", ignored: true},
+		help: "KB of log lines a watch connection may have pending (more are skipped)"},
 	"worker_logbuf_size": {apply: reported("worker_logbuf_size", uintKB("worker_logbuf_size", 1024)),
-		help: "ignored: gocached has no watch command yet", ignored: true},
+		help: "ignored: gocached's log lines go straight to each watcher's buffer", ignored: true},
 	"slab_sizes": {apply: reported("slab_sizes", anyValue("slab_sizes")),
 		help: "ignored: slab classes follow -n and -f", ignored: true},
 	"slab_chunk_max": {apply: reported("slab_chunk_max", func(v string) (string, error) {

@@ -121,7 +121,7 @@ func TestSIGHUPReloadsCerts(t *testing.T) {
 	if _, err := old.Write([]byte("version\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := old.Read(buf); string(buf[:n]) != "VERSION 1.6.18\r\n" {
+	if n, _ := old.Read(buf); string(buf[:n]) != "VERSION 1.6.45\r\n" {
 		t.Errorf("the connection opened before the reloads: %q", buf[:n])
 	}
 	old.Close()

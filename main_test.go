@@ -156,7 +156,7 @@ func waitStopped(t *testing.T, done <-chan error) {
 // way systemd does.
 func TestSIGTERMStopsCleanly(t *testing.T) {
 	port, done := startDaemon(t)
-	if got := roundTrip(t, port, "version\r\n"); got != "VERSION 1.6.18\r\n" {
+	if got := roundTrip(t, port, "version\r\n"); got != "VERSION 1.6.45\r\n" {
 		t.Fatalf("version: %q", got)
 	}
 	stopDaemon(t, port, done)
@@ -218,5 +218,36 @@ func TestIgnoredOptionsNamed(t *testing.T) {
 	}
 	if want := "-o no_hashexpand, -o hash_algorithm, -o resp_obj_mem_limit"; strings.Join(got, ", ") != want {
 		t.Errorf("ignored %q, want %q", strings.Join(got, ", "), want)
+	}
+}
+
+// TestPortFileLines: the lines memcached writes to $MEMCACHED_PORT_FILENAME
+// (t/issue_67.t reads them).
+func TestPortFileLines(t *testing.T) {
+	tcp4 := &net.TCPAddr{IP: net.IPv4zero, Port: 11211}
+	tcp6 := &net.TCPAddr{IP: net.IPv6zero, Port: 11211}
+	udp4 := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 11222}
+	unix := &net.UnixAddr{Name: "/tmp/s", Net: "unix"}
+	for _, tc := range []struct {
+		name     string
+		tcp, udp []net.Addr
+		want     string
+	}{
+		{"none", nil, nil, ""},
+		{"tcp", []net.Addr{tcp4}, nil, "TCP INET: 11211\n"},
+		{"tcp both families", []net.Addr{tcp4, tcp6}, nil, "TCP INET: 11211\nTCP INET6: 11211\n"},
+		{"tcp and udp", []net.Addr{tcp4}, []net.Addr{udp4}, "TCP INET: 11211\nUDP INET: 11222\n"},
+		{"unix socket left out", []net.Addr{unix}, nil, ""},
+	} {
+		if got := portFileLines(tc.tcp, tc.udp); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "ports")
+	if err := writePortFile(path, []net.Addr{tcp4}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != "TCP INET: 11211\n" {
+		t.Fatalf("port file %q, %v", b, err)
 	}
 }

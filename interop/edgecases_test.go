@@ -279,8 +279,9 @@ func edgeCases() []edgeCase {
 		ec("unknown", "foo bar\r\n", "ERROR\r\n"),
 		ec("uppercase-command", "GET k\r\n", "ERROR\r\n"),
 		ec("set/30-tokens", "set k 0 0 1"+strings.Repeat(" t", 30)+"\r\nx\r\n", "ERROR\r\nERROR\r\n"),
-		ec("shutdown-without-A", "shutdown\r\n", "ERROR: shutdown not enabled\r\n"),
-		ec("shutdown-graceful-without-A", "shutdown graceful\r\n", "ERROR: shutdown not enabled\r\n"),
+		// 1.6.45's text; 1.6.18 says "ERROR: shutdown not enabled".
+		ec("shutdown-without-A", "shutdown\r\n", "SERVER_ERROR: shutdown not enabled\r\n"),
+		ec("shutdown-graceful-without-A", "shutdown graceful\r\n", "SERVER_ERROR: shutdown not enabled\r\n"),
 		{name: "quit", parts: []string{"quit\r\n"}, waitClose: true, want: "<CLOSED>"},
 		{name: "quit/arg", parts: []string{"set k 0 0 1\r\nx\r\nquit now\r\nget k\r\n"}, waitClose: true, want: "STORED\r\n<CLOSED>"},
 
@@ -381,8 +382,17 @@ func runEdgeCases(t *testing.T, srv *server, cases []edgeCase) {
 			if !c.waitClose && !r.closed && !r.timeout {
 				got = strings.TrimSuffix(got, sentinelReply)
 			}
-			if got != c.want {
-				t.Errorf("sent %q\nwant (memcached 1.6.18) %q\ngot  (%s) %q", clip(strings.Join(c.parts, ""), 300), clip(c.want, 300), srv.name, clip(got, 300))
+			recordEdgeCase(t, c, got)
+			want, ref := c.want, "memcached 1.6.18"
+			if w, ok := edgeWant1645[c.name]; ok {
+				want, ref = w, "memcached 1.6.45"
+			}
+			if _, gap := edgeNotYet1645[c.name]; gap && !selfMode() && got == c.want {
+				t.Logf("still 1.6.18's reply (1.6.45: %q): %s", clip(want, 100), edgeNotYet1645[c.name])
+				return
+			}
+			if got != want {
+				t.Errorf("sent %q\nwant (%s) %q\ngot  (%s) %q", clip(strings.Join(c.parts, ""), 300), ref, clip(want, 300), srv.name, clip(got, 300))
 			}
 		})
 	}

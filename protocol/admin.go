@@ -1,5 +1,7 @@
 package protocol
 
+import "strconv"
+
 // The grammar of the administrative text commands: slabs, stats cachedump.
 
 // Slabs subcommands.
@@ -68,4 +70,142 @@ func ParseCacheDump(t *Tokens) (class, limit uint32, errLine []byte) {
 		return 0, 0, ErrIllegalSlab
 	}
 	return class, limit, nil
+}
+
+// DebugTime is a parsed "debugtime <seconds>|p|r" (memcached-debug's clock
+// control: move the time, pause it, resume it).
+type DebugTime struct {
+	Seconds       int64
+	Pause, Resume bool
+}
+
+// ParseDebugTime parses memcached-debug's debugtime line; its only error
+// is ERROR (no argument, or one that is neither p, r nor a number).
+func ParseDebugTime(t *Tokens, d *DebugTime) []byte {
+	*d = DebugTime{}
+	if t.N < 2 {
+		return Error
+	}
+	switch arg := t.T[1]; string(arg) {
+	case "p":
+		d.Pause = true
+	case "r":
+		d.Resume = true
+	default:
+		v, ok := ParseInt64(arg)
+		if !ok {
+			return Error
+		}
+		d.Seconds = v
+	}
+	return nil
+}
+
+// CrawlerClasses is the class argument of lru_crawler crawl, metadump and
+// mgdump: "all", "hash" (metadump's walk of the hash table) or a comma
+// separated list of class ids.
+type CrawlerClasses struct {
+	All, Hash bool
+	IDs       [64]bool // the classes listed
+}
+
+// ParseCrawlerClasses is memcached 1.6.45's lru_crawler_crawl argument
+// rule; ok is false for BADCLASS (an id that is not a number from 1 to 63).
+func ParseCrawlerClasses(arg []byte, c *CrawlerClasses) (ok bool) {
+	*c = CrawlerClasses{}
+	switch string(arg) {
+	case "all":
+		c.All = true
+		return true
+	case "hash":
+		c.Hash = true
+		return true
+	}
+	for len(arg) > 0 {
+		i := 0
+		for i < len(arg) && arg[i] != ',' {
+			i++
+		}
+		if i > 0 { // strtok_r skips empty fields
+			id, ok := ParseUint64(arg[:i])
+			if !ok || id < 1 || id >= 64 {
+				return false
+			}
+			c.IDs[id] = true
+		}
+		if i == len(arg) {
+			break
+		}
+		arg = arg[i+1:]
+	}
+	return true
+}
+
+// Has reports whether class id is to be crawled or dumped.
+func (c *CrawlerClasses) Has(id int) bool {
+	return c.All || c.Hash || (id > 0 && id < len(c.IDs) && c.IDs[id])
+}
+
+// Crawler replies.
+var (
+	CrawlerBadClass   = []byte("BADCLASS invalid class id\r\n")
+	CrawlerBusy       = []byte("BUSY currently processing crawler request\r\n")
+	CrawlerDisabled   = []byte("CLIENT_ERROR lru crawler disabled\r\n")
+	CrawlerNotStarted = []byte("NOTSTARTED no items to crawl\r\n")
+)
+
+// MetaDumpItem is one item of lru_crawler metadump.
+type MetaDumpItem struct {
+	Key         []byte
+	Exp         int64 // Unix time, -1 for never
+	LastAccess  int64 // Unix time
+	CAS         uint64
+	Fetched     bool
+	Class, Size int
+	Flags       uint32
+}
+
+// AppendMetaDump appends metadump's line for it, memcached's "key=<key,
+// URI-encoded> exp= la= cas= fetch= cls= size= flags= " and a bare LF.
+func AppendMetaDump(dst []byte, it *MetaDumpItem) []byte {
+	dst = append(dst, "key="...)
+	dst = appendURI(dst, it.Key)
+	dst = append(dst, " exp="...)
+	dst = strconv.AppendInt(dst, it.Exp, 10)
+	dst = append(dst, " la="...)
+	dst = strconv.AppendInt(dst, it.LastAccess, 10)
+	dst = append(dst, " cas="...)
+	dst = strconv.AppendUint(dst, it.CAS, 10)
+	if it.Fetched {
+		dst = append(dst, " fetch=yes"...)
+	} else {
+		dst = append(dst, " fetch=no"...)
+	}
+	dst = append(dst, " cls="...)
+	dst = strconv.AppendInt(dst, int64(it.Class), 10)
+	dst = append(dst, " size="...)
+	dst = strconv.AppendInt(dst, int64(it.Size), 10)
+	dst = append(dst, " flags="...)
+	dst = strconv.AppendUint(dst, uint64(it.Flags), 10)
+	return append(dst, " \n"...)
+}
+
+// AppendMgDump appends mgdump's line for a key: "mg <key>", base64 with
+// " b" for a binary key.
+func AppendMgDump(dst, key []byte, binary bool) []byte {
+	dst = append(dst, "mg "...)
+	if binary {
+		dst = AppendBase64(dst, key)
+		dst = append(dst, " b"...)
+	} else {
+		dst = append(dst, key...)
+	}
+	return append(dst, '\r', '\n')
+}
+
+// isUnreserved is memcached's uriencode map: letters, digits and -._~ are
+// written as they are.
+func isUnreserved(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' ||
+		b == '-' || b == '.' || b == '_' || b == '~'
 }

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 )
 
@@ -52,5 +53,116 @@ func TestParseCacheDump(t *testing.T) {
 		if class != tc.class || limit != tc.limit || !bytes.Equal(err, tc.err) {
 			t.Errorf("ParseCacheDump(%q) = %d, %d, %q", tc.line, class, limit, err)
 		}
+	}
+}
+
+// TestParseDebugTime: memcached-debug 1.6.45's debugtime replies.
+func TestParseDebugTime(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want DebugTime
+		err  []byte
+	}{
+		{"debugtime", DebugTime{}, Error},
+		{"debugtime x", DebugTime{}, Error},
+		{"debugtime 5x", DebugTime{}, Error},
+		{"debugtime 5", DebugTime{Seconds: 5}, nil},
+		{"debugtime -5", DebugTime{Seconds: -5}, nil},
+		{"debugtime 5 6", DebugTime{Seconds: 5}, nil},
+		{"debugtime 4294967296", DebugTime{Seconds: 1 << 32}, nil},
+		{"debugtime p", DebugTime{Pause: true}, nil},
+		{"debugtime r", DebugTime{Resume: true}, nil},
+	} {
+		var d DebugTime
+		if err := ParseDebugTime(tok(tc.line), &d); !bytes.Equal(err, tc.err) || d != tc.want {
+			t.Errorf("ParseDebugTime(%q) = %+v, %q; want %+v, %q", tc.line, d, err, tc.want, tc.err)
+		}
+	}
+}
+
+// TestParseCrawlerClasses: lru_crawler's class argument, memcached 1.6.45's
+// lru_crawler_crawl.
+func TestParseCrawlerClasses(t *testing.T) {
+	for _, tc := range []struct {
+		arg       string
+		ok        bool
+		all, hash bool
+		ids       []int
+	}{
+		{"all", true, true, false, nil},
+		{"hash", true, false, true, nil},
+		{"1", true, false, false, []int{1}},
+		{"1,5,63", true, false, false, []int{1, 5, 63}},
+		{"1,,2", true, false, false, []int{1, 2}},
+		{",", true, false, false, nil},
+		{"0", false, false, false, nil},
+		{"64", false, false, false, nil},
+		{"1,x", false, false, false, nil},
+		{"-1", false, false, false, nil},
+		{"ALL", false, false, false, nil},
+	} {
+		var c CrawlerClasses
+		ok := ParseCrawlerClasses([]byte(tc.arg), &c)
+		var ids []int
+		for id, on := range c.IDs {
+			if on {
+				ids = append(ids, id)
+			}
+		}
+		if ok != tc.ok || (ok && (c.All != tc.all || c.Hash != tc.hash || fmt.Sprint(ids) != fmt.Sprint(tc.ids))) {
+			t.Errorf("ParseCrawlerClasses(%q) = %v %+v %v", tc.arg, ok, c, ids)
+		}
+	}
+}
+
+// TestAppendDumpLines: metadump's and mgdump's lines, byte for byte as
+// memcached 1.6.45 writes them (metadump ends its lines with " \n").
+func TestAppendDumpLines(t *testing.T) {
+	for _, tc := range []struct {
+		it   MetaDumpItem
+		want string
+	}{
+		{MetaDumpItem{Key: []byte("a:b"), Exp: 1796293129, LastAccess: 1796293029, CAS: 1, Class: 1, Size: 68, Flags: 5},
+			"key=a%3Ab exp=1796293129 la=1796293029 cas=1 fetch=no cls=1 size=68 flags=5 \n"},
+		{MetaDumpItem{Key: []byte("e-._~Z9"), Exp: -1, LastAccess: 7, CAS: 2, Fetched: true, Class: 3, Size: 63},
+			"key=e-._~Z9 exp=-1 la=7 cas=2 fetch=yes cls=3 size=63 flags=0 \n"},
+		{MetaDumpItem{Key: []byte("sp ace\x00"), Exp: -1},
+			"key=sp%20ace%00 exp=-1 la=0 cas=0 fetch=no cls=0 size=0 flags=0 \n"},
+	} {
+		if got := string(AppendMetaDump(nil, &tc.it)); got != tc.want {
+			t.Errorf("AppendMetaDump = %q, want %q", got, tc.want)
+		}
+	}
+	if got := string(AppendMgDump(nil, []byte("a:b"), false)); got != "mg a:b\r\n" {
+		t.Errorf("AppendMgDump text: %q", got)
+	}
+	if got := string(AppendMgDump(nil, []byte("foo"), true)); got != "mg Zm9v b\r\n" {
+		t.Errorf("AppendMgDump binary: %q", got)
+	}
+}
+
+// TestParseWatch: watch's stream words, memcached 1.6.45's (a word names
+// the first stream, in its order, that it begins).
+func TestParseWatch(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want uint32
+		ok   bool
+	}{
+		{"watch", WatchFetchers, true},
+		{"watch fetchers mutations", WatchFetchers | WatchMutations, true},
+		{"watch evictions connevents deletions", WatchEvictions | WatchConnEvents | WatchDeletions, true},
+		{"watch f", WatchFetchers, true},
+		{"watch r", WatchRawCmds, true},
+		{"watch bogus", 0, false},
+		{"watch fetchers x", 0, false},
+	} {
+		got, ok := ParseWatch(tok(tc.line))
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("ParseWatch(%q) = %b, %v; want %b, %v", tc.line, got, ok, tc.want, tc.ok)
+		}
+	}
+	if got := string(AppendURIKey(AppendLogHead(nil, 12, 345, 6, "item_get"), []byte("a:b#"))); got != "ts=12.345 gid=6 type=item_get key=a%3Ab%23" {
+		t.Errorf("log head: %q", got)
 	}
 }

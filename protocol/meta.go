@@ -1,25 +1,23 @@
 package protocol
 
-// The meta commands' grammar (mg ms md ma me mn), as memcached 1.6's
-// proto_text.c: flags are single letters with an optional argument, checked
-// once by _meta_flag_preparse; the rest of the reply's shape follows the
-// order the flags were given in, which the server walks again.
+// The meta commands' grammar (mg ms md ma me mn), as memcached 1.6.45's
+// proto_parser.c: flags are single letters with an optional argument,
+// checked once by _meta_flag_preparse; the rest of the reply's shape
+// follows the order the flags were given in, which the server walks again.
 
 // Meta limits and error lines.
 const (
-	MetaMaxTokens = 20 // MFLAG_MAX_OPT_LENGTH, compared with ntokens
+	MetaMaxTokens = 20 // MFLAG_MAX_OPT_LENGTH: the most tokens, command and key included
 	MetaMaxOpaque = 32 // MFLAG_MAX_OPAQUE_LENGTH, 'O' included
 
 	MetaErrBadFormat  = "CLIENT_ERROR bad command line format\r\n"
 	MetaErrBadToken   = "CLIENT_ERROR bad token in command line format\r\n"
-	MetaErrBadFlag    = "CLIENT_ERROR invalid or duplicate flag\r\n"
-	MetaErrFlagsLong  = "CLIENT_ERROR options flags too long\r\n"
-	MetaErrFlagsLong2 = "CLIENT_ERROR options flags are too long\r\n" // mg's wording
+	MetaErrBadFlag    = "CLIENT_ERROR invalid or duplicate flag\r\n" // ma's answer to every flag error
+	MetaErrFlagsLong  = "CLIENT_ERROR options flags are too long\r\n"
 	MetaErrOpaqueLong = "CLIENT_ERROR opaque token too long\r\n"
 	MetaErrDuplicate  = "CLIENT_ERROR duplicate flag\r\n"
 	MetaErrInvalid    = "CLIENT_ERROR invalid flag\r\n"
 	MetaErrDecodeKey  = "CLIENT_ERROR error decoding key\r\n"
-	MetaErrMLength    = "CLIENT_ERROR incorrect length for M token\r\n"
 	MetaErrInitial    = "CLIENT_ERROR invalid numeric initial value\r\n"
 	MetaErrDelta      = "CLIENT_ERROR invalid numeric delta value\r\n"
 	MetaErrSetMode    = "CLIENT_ERROR invalid mode for ms M token\r\n"
@@ -29,20 +27,22 @@ const (
 // MetaFlags is one meta command's parsed flags. Times are as sent (the
 // server turns them into store times).
 type MetaFlags struct {
-	Seen      [2]uint64 // flag letters given
-	Key       []byte    // the key, base64-decoded when b was given
-	KeyBinary bool      // b
-	Vivify    bool      // N
-	NoUpdate  bool      // u
-	NoReply   bool      // q
-	Value     bool      // v
-	SetStale  bool      // I
-	NewTTL    bool      // T given (and no flag before it failed)
-	HasCAS    bool      // C
-	Mode      byte      // M
-	TTL       int32     // T
-	VivifyTTL int32     // N
-	Recache   int32     // R
+	Seen        [2]uint64 // flag letters given
+	Key         []byte    // the key, base64-decoded when b was given
+	KeyBinary   bool      // b
+	Vivify      bool      // N
+	NoUpdate    bool      // u
+	NoReply     bool      // q
+	Value       bool      // v
+	SetStale    bool      // I
+	RemoveValue bool      // x (md: keep the item with an empty value)
+	NewTTL      bool      // T given (and no flag before it failed)
+	HasCAS      bool      // C
+	HasNewCAS   bool      // E: the CAS an update or creation gives the item
+	Mode        byte      // M (' ' for an M with no letter, which no mode accepts)
+	TTL         int32     // T
+	VivifyTTL   int32     // N
+	Recache     int32     // R
 	// TPos, NPos, RPos: the token index of T, N and R (0 when not given);
 	// BadOpaque: that of the first O past MetaMaxOpaque (0 when none). mg
 	// writes its reply flag by flag and stops at such an O, so what comes
@@ -50,6 +50,7 @@ type MetaFlags struct {
 	TPos, NPos, RPos, BadOpaque int
 	ClientFlags                 uint32 // F
 	CAS                         uint64 // C
+	NewCAS                      uint64 // E
 	Delta                       uint64 // D, default 1
 	Initial                     uint64 // J
 }
@@ -69,23 +70,49 @@ func (f *MetaFlags) BeforeBadOpaque(pos int) bool { return f.BadOpaque == 0 || p
 // Has reports whether flag letter o was given.
 func (f *MetaFlags) Has(o byte) bool { return o < 128 && f.Seen[o>>6]&(1<<(o&63)) != 0 }
 
-// ParseMetaFlags is memcached's _meta_flag_preparse: it checks every flag
-// from token start on and records them in f, decoding a base64 key (b)
-// into keyBuf. It returns the error line to send, or "" when the flags are
-// good. As memcached, a flag error does not stop the scan: a later
-// duplicate or unknown flag still wins, and the first numeric error's text
-// is the one reported.
+// flagArg is a flag token's argument, mcmc_token_get_flag_arg_*'s rule:
+// there must be one.
+func flagArg(tok []byte) ([]byte, bool) { return tok[1:], len(tok) > 1 }
+
+// ParseMetaFlags is memcached 1.6.45's _meta_flag_preparse: it checks the
+// key's length and the number of tokens, then every flag from token start
+// on, and records them in f, decoding a base64 key (b) into keyBuf. It
+// returns the error line to send, or "" when the flags are good. As
+// memcached, a flag error does not stop the scan: a later duplicate or
+// unknown flag still wins, and the last numeric error's text is the one
+// reported (F's keeps the text before it).
 func ParseMetaFlags(t *Tokens, start int, keyBuf []byte, f *MetaFlags) string {
 	*f = MetaFlags{Key: t.T[1], Delta: 1}
+	if len(t.T[1]) > KeyMaxLength {
+		return MetaErrBadFormat
+	}
+	if t.N > MetaMaxTokens {
+		return MetaErrFlagsLong
+	}
 	errstr := MetaErrBadFormat
 	hasErr := false
-	ttl := func(tok []byte, dst *int32) {
-		v, ok := ParseInt32(tok[1:])
-		if !ok {
+	ttl := func(tok []byte, dst *int32) bool {
+		arg, ok := flagArg(tok)
+		v, ok2 := TokInt32(arg)
+		if !ok || !ok2 {
 			errstr, hasErr = MetaErrBadToken, true
-			return
+			return false
 		}
 		*dst = v
+		return true
+	}
+	u64 := func(tok []byte, dst *uint64, bad string) bool {
+		arg, ok := flagArg(tok)
+		v, ok2 := TokUint64(arg)
+		if !ok || !ok2 {
+			if bad != "" {
+				errstr = bad
+			}
+			hasErr = true
+			return false
+		}
+		*dst = v
+		return true
 	}
 	for i := start; i < t.N; i++ {
 		tok := t.T[i]
@@ -107,8 +134,9 @@ func ParseMetaFlags(t *Tokens, start int, keyBuf []byte, f *MetaFlags) string {
 			ttl(tok, &f.VivifyTTL)
 		case 'T':
 			f.TPos = i
-			ttl(tok, &f.TTL)
-			f.NewTTL = !hasErr || f.NewTTL
+			if ttl(tok, &f.TTL) {
+				f.NewTTL = true
+			}
 		case 'R':
 			f.RPos = i
 			ttl(tok, &f.Recache)
@@ -123,37 +151,27 @@ func ParseMetaFlags(t *Tokens, start int, keyBuf []byte, f *MetaFlags) string {
 			f.NoUpdate = true
 		case 'q':
 			f.NoReply = true
+		case 'x':
+			f.RemoveValue = true
 		case 'F':
-			v, ok := ParseUint32(tok[1:])
-			if !ok {
+			var v uint64
+			if u64(tok, &v, "") && v > 1<<32-1 {
 				hasErr = true
 			}
-			f.ClientFlags = v
+			f.ClientFlags = uint32(v)
 		case 'C':
-			v, ok := ParseUint64(tok[1:])
-			if !ok {
-				errstr, hasErr = MetaErrBadToken, true
-			} else {
-				f.CAS, f.HasCAS = v, true
-			}
+			f.HasCAS = u64(tok, &f.CAS, MetaErrBadToken)
+		case 'E':
+			f.HasNewCAS = u64(tok, &f.NewCAS, MetaErrBadToken)
 		case 'M':
-			if len(tok) != 2 {
-				errstr, hasErr = MetaErrMLength, true
-			} else {
+			f.Mode = ' '
+			if len(tok) > 1 {
 				f.Mode = tok[1]
 			}
 		case 'J':
-			v, ok := ParseUint64(tok[1:])
-			if !ok {
-				errstr, hasErr = MetaErrInitial, true
-			}
-			f.Initial = v
+			u64(tok, &f.Initial, MetaErrInitial)
 		case 'D':
-			v, ok := ParseUint64(tok[1:])
-			if !ok {
-				errstr, hasErr = MetaErrDelta, true
-			}
-			f.Delta = v
+			u64(tok, &f.Delta, MetaErrDelta)
 		case 'I':
 			f.SetStale = true
 		default:
@@ -166,33 +184,14 @@ func ParseMetaFlags(t *Tokens, start int, keyBuf []byte, f *MetaFlags) string {
 	return ""
 }
 
-// CheckMetaKeyLine is what mg, md and ma check before their flags: at
-// least a key (ERROR), the key's length, then the number of tokens (the
-// line's flagsLong text). It returns the error line, or "".
-func CheckMetaKeyLine(t *Tokens, flagsLong string) string {
-	switch {
-	case t.Count() < 3:
-		return string(Error)
-	case len(t.T[1]) > KeyMaxLength:
-		return MetaErrBadFormat
-	case t.Count() > MetaMaxTokens:
-		return flagsLong
-	}
-	return ""
-}
-
 // ParseMetaSetLine checks ms's "<key> <datalen>" before its flags and
-// returns the data block's length (CRLF not included), or the error line.
+// returns the data block's length (CRLF not included), or the error line
+// (the data is not read then: memcached cannot know its length).
 func ParseMetaSetLine(t *Tokens) (vlen int32, errLine string) {
-	switch {
-	case t.Count() < 3:
-		return 0, string(Error)
-	case len(t.T[1]) > KeyMaxLength, t.Count() == 3:
+	if t.N < 3 {
 		return 0, MetaErrBadFormat
-	case t.Count() > MetaMaxTokens:
-		return 0, MetaErrFlagsLong
 	}
-	vlen, ok := ParseInt32(t.T[2])
+	vlen, ok := TokInt32(t.T[2])
 	if !ok || vlen < 0 || vlen > 1<<31-1-2 {
 		return 0, MetaErrBadFormat
 	}
@@ -213,11 +212,12 @@ func MetaOpaqueTooLong(t *Tokens, start int) bool {
 // ParseMetaDebugKey parses "me <key> [b]", decoding a base64 key into
 // keyBuf; the error line is "" when the key is good.
 func ParseMetaDebugKey(t *Tokens, keyBuf []byte) (key []byte, errLine string) {
-	if t.Count() < 3 || len(t.T[1]) > KeyMaxLength {
+	if t.N < 2 || len(t.T[1]) > KeyMaxLength {
 		return nil, MetaErrBadFormat
 	}
 	key = t.T[1]
-	if t.Count() >= 4 && string(t.T[2]) == "b" {
+	// memcached 1.6.45 decodes only when another token follows the b.
+	if t.N >= 4 && string(t.T[2]) == "b" {
 		n := DecodeBase64Key(keyBuf, key)
 		if n == 0 {
 			return nil, MetaErrBadFormat

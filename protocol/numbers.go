@@ -38,6 +38,52 @@ func scan(b []byte) (mag uint64, neg, overflow, ok bool) {
 	return mag, neg, overflow, true
 }
 
+// TokUint64 is memcached 1.6.45's mcmc_toktou64, which its new parser
+// uses for a storage line's length and cas unique and for meta flag
+// arguments: decimal digits only (no sign, no space), at most 22 of them,
+// no overflow; an empty token is 0.
+func TokUint64(b []byte) (uint64, bool) {
+	if len(b) > 22 {
+		return 0, false
+	}
+	var sum uint64
+	for _, c := range b {
+		d := uint64(c - '0')
+		if d > 9 || sum > (^uint64(0)-d)/10 {
+			return 0, false
+		}
+		sum = sum*10 + d
+	}
+	return sum, true
+}
+
+// TokInt32 is mcmc_tokto32: an optional '-', decimal digits, at most 11
+// characters, within the int32 range; an empty token is 0.
+func TokInt32(b []byte) (int32, bool) {
+	if len(b) > 11 {
+		return 0, false
+	}
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	var sum int64
+	for _, c := range b {
+		d := int64(c - '0')
+		if c < '0' || d > 9 {
+			return 0, false
+		}
+		sum = sum*10 + d
+		if sum > 1<<31 || (!neg && sum > 1<<31-1) {
+			return 0, false
+		}
+	}
+	if neg {
+		sum = -sum
+	}
+	return int32(sum), true
+}
+
 // ParseUint64 is memcached's safe_strtoull: a negative number is refused
 // unless it wraps below 2^63 ("-0" is 0).
 func ParseUint64(b []byte) (uint64, bool) {
@@ -66,6 +112,12 @@ func ParseUint32(b []byte) (uint32, bool) {
 // memcached's assignment does, so 4294967296 reads as 0 and 2147483648 as
 // -2147483648.
 func ParseInt32(b []byte) (int32, bool) {
+	v, ok := ParseInt64(b)
+	return int32(v), ok
+}
+
+// ParseInt64 is a 64-bit strtol, refusing values outside the int64 range.
+func ParseInt64(b []byte) (int64, bool) {
 	mag, neg, overflow, ok := scan(b)
 	if !ok || overflow {
 		return 0, false
@@ -74,10 +126,10 @@ func ParseInt32(b []byte) (int32, bool) {
 		if mag > 1<<63 {
 			return 0, false
 		}
-		return int32(-int64(mag)), true
+		return -int64(mag), true
 	}
 	if mag > 1<<63-1 {
 		return 0, false
 	}
-	return int32(int64(mag)), true
+	return int64(mag), true
 }

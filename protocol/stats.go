@@ -34,3 +34,47 @@ func AppendCacheDumpItem(dst, key []byte, nbytes int, unixExp int64) []byte {
 	dst = strconv.AppendInt(dst, unixExp, 10)
 	return append(dst, " s]\r\n"...)
 }
+
+// AppendPrefixStat appends one line of `stats detail dump`, memcached's
+// "PREFIX <prefix> get <n> hit <n> set <n> del <n>".
+func AppendPrefixStat(dst, prefix []byte, gets, hits, sets, dels uint64) []byte {
+	dst = append(dst, "PREFIX "...)
+	dst = append(dst, prefix...)
+	dst = append(dst, " get "...)
+	dst = strconv.AppendUint(dst, gets, 10)
+	dst = append(dst, " hit "...)
+	dst = strconv.AppendUint(dst, hits, 10)
+	dst = append(dst, " set "...)
+	dst = strconv.AppendUint(dst, sets, 10)
+	dst = append(dst, " del "...)
+	dst = strconv.AppendUint(dst, dels, 10)
+	return append(dst, '\r', '\n')
+}
+
+// ErrDetailUsage is `stats detail`'s reply to anything but on, off and
+// dump (memcached compares as many letters as were sent: "o" is on).
+var ErrDetailUsage = []byte("CLIENT_ERROR usage: stats detail on|off|dump\r\n")
+
+// Stats detail subcommands.
+const (
+	DetailUsage = iota // anything else: ErrDetailUsage
+	DetailOn
+	DetailOff
+	DetailDump
+)
+
+// ParseStatsDetail is memcached 1.6.45's process_stats_detail: the word
+// after "detail" (the line's first word when there is none) is compared
+// with on, off and dump over its own length, in that order.
+func ParseStatsDetail(t *Tokens) int {
+	word := t.T[0]
+	if t.N >= 3 {
+		word = t.T[2]
+	}
+	for i, w := range [...]string{"on", "off", "dump"} {
+		if len(word) <= len(w) && string(word) == w[:len(word)] {
+			return DetailOn + i
+		}
+	}
+	return DetailUsage
+}

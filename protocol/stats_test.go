@@ -40,3 +40,30 @@ func TestAppendCacheDumpItem(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// TestParseStatsDetail: memcached 1.6.45 compares the word over its own
+// length, so a prefix of on, off or dump is that word.
+func TestParseStatsDetail(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want int
+	}{
+		{"stats detail on", DetailOn},
+		{"stats detail o", DetailOn},
+		{"stats detail of", DetailOff},
+		{"stats detail off", DetailOff},
+		{"stats detail d", DetailDump},
+		{"stats detail dump", DetailDump},
+		{"stats detail dumpx", DetailUsage},
+		{"stats detail onx", DetailUsage},
+		{"stats detail x", DetailUsage},
+		{"stats detail", DetailUsage}, // "stats" is the word then
+	} {
+		if got := ParseStatsDetail(tok(tc.line)); got != tc.want {
+			t.Errorf("ParseStatsDetail(%q) = %d, want %d", tc.line, got, tc.want)
+		}
+	}
+	if got := string(AppendPrefixStat(nil, []byte("foo"), 2, 1, 3, 4)); got != "PREFIX foo get 2 hit 1 set 3 del 4\r\n" {
+		t.Errorf("AppendPrefixStat: %q", got)
+	}
+}

@@ -15,43 +15,52 @@ type StorageCommand struct {
 	Bytes   int32 // length of the data block, CRLF not included
 	CAS     uint64
 	Noreply bool
+	// Swallow: the line's error comes once its data block (Bytes and
+	// CRLF) has been read and discarded, as memcached 1.6.45 does for
+	// every error found after the length.
+	Swallow bool
 }
 
 // Noreply is memcached's set_noreply_maybe: a last token of "noreply".
 func Noreply(t *Tokens) bool { return t.N > 0 && string(t.T[t.N-1]) == "noreply" }
 
-// ParseStorage parses "<cmd> <key> <flags> <exptime> <bytes> [noreply]",
-// with "<cas unique>" before noreply when withCAS.
+// ParseStorage parses "<cmd> <key> <flags> <exptime> <bytes> [<cas
+// unique>] ...", as memcached 1.6.45's parser: at least five tokens and a
+// length (CLIENT_ERROR, not silenced, data not swallowed), then noreply
+// (the last token, whatever comes between), then the key, flags, exptime
+// and, with withCAS, the unique (CLIENT_ERROR, silenced by noreply, the
+// data block swallowed). Tokens past those are ignored.
 func ParseStorage(t *Tokens, withCAS bool, c *StorageCommand) []byte {
-	lo, hi := 6, 7
-	if withCAS {
-		lo, hi = 7, 8
-	}
 	*c = StorageCommand{}
-	if n := t.Count(); n < lo || n > hi {
-		return Error
+	if t.N < 5 {
+		return ErrBadFormat
+	}
+	var ok bool
+	if c.Bytes, ok = TokInt32(t.T[4]); !ok || c.Bytes < 0 || c.Bytes > 1<<31-1-2 {
+		c.Bytes = 0
+		return ErrBadFormat
 	}
 	c.Noreply = Noreply(t)
 	c.Key = t.T[1]
+	c.Swallow = true
 	if len(c.Key) > KeyMaxLength {
 		return ErrBadFormat
 	}
-	var ok1, ok2, ok3 bool
+	var ok1, ok2 bool
 	c.Flags, ok1 = ParseUint32(t.T[2])
 	c.Exptime, ok2 = ParseInt32(t.T[3])
-	c.Bytes, ok3 = ParseInt32(t.T[4])
-	if !ok1 || !ok2 || !ok3 {
+	if !ok1 || !ok2 {
 		return ErrBadFormat
 	}
 	if withCAS {
-		var ok bool
-		if c.CAS, ok = ParseUint64(t.T[5]); !ok {
+		if t.N < 6 {
+			return ErrBadFormat
+		}
+		if c.CAS, ok = TokUint64(t.T[5]); !ok {
 			return ErrBadFormat
 		}
 	}
-	if c.Bytes < 0 || c.Bytes > 1<<31-1-2 {
-		return ErrBadFormat
-	}
+	c.Swallow = false
 	return nil
 }
 
@@ -63,13 +72,14 @@ type KeyCommand struct {
 	Noreply bool
 }
 
-// parseKeyLine checks what incr, decr and touch share, in memcached's
-// order: "<cmd> <key> <number> [noreply]" (4 or 5 tokens with the
-// terminal one), noreply, and the key length.
-func parseKeyLine(t *Tokens, c *KeyCommand) []byte {
+// parseKeyLine checks what incr, decr, touch and delete share, as
+// memcached 1.6.45: at least min tokens (a bad format, not silenced),
+// noreply (the last token), the key's length. Tokens past those the
+// command reads are ignored.
+func parseKeyLine(t *Tokens, min int, c *KeyCommand) []byte {
 	*c = KeyCommand{}
-	if n := t.Count(); n < 4 || n > 5 {
-		return Error
+	if t.N < min {
+		return ErrBadFormat
 	}
 	c.Noreply = Noreply(t)
 	c.Key = t.T[1]
@@ -79,96 +89,80 @@ func parseKeyLine(t *Tokens, c *KeyCommand) []byte {
 	return nil
 }
 
-// ParseArith parses "incr|decr <key> <delta> [noreply]".
+// ParseArith parses "incr|decr <key> <delta> [noreply]"; the delta is an
+// mcmc number (digits only).
 func ParseArith(t *Tokens, c *KeyCommand) []byte {
-	if e := parseKeyLine(t, c); e != nil {
+	if e := parseKeyLine(t, 3, c); e != nil {
 		return e
 	}
 	var ok bool
-	if c.Delta, ok = ParseUint64(t.T[2]); !ok {
+	if c.Delta, ok = TokUint64(t.T[2]); !ok {
 		return ErrBadDelta
 	}
 	return nil
 }
 
-// ParseTouch parses "touch <key> <exptime> [noreply]".
+// ParseTouch parses "touch <key> <exptime> [noreply]"; the exptime is an
+// mcmc number (an optional '-', digits, within int32).
 func ParseTouch(t *Tokens, c *KeyCommand) []byte {
-	if e := parseKeyLine(t, c); e != nil {
+	if e := parseKeyLine(t, 3, c); e != nil {
 		return e
 	}
 	var ok bool
-	if c.Exptime, ok = ParseInt32(t.T[2]); !ok {
+	if c.Exptime, ok = TokInt32(t.T[2]); !ok {
 		return ErrBadExptime
 	}
 	return nil
 }
 
-// ErrDeleteUsage is delete's reply to extra tokens other than "0" and
-// noreply.
-var ErrDeleteUsage = []byte("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n")
-
-// ParseDelete parses "delete <key> [0] [noreply]" (a hold time of 0 is the
-// only one memcached still accepts).
+// ParseDelete parses "delete <key> [noreply]": memcached 1.6.45 ignores
+// any other token (1.6.18 refused all but a hold time of 0).
 func ParseDelete(t *Tokens, c *KeyCommand) []byte {
-	*c = KeyCommand{}
-	nt := t.Count()
-	if nt < 3 || nt > 5 {
-		return Error
-	}
-	if nt > 3 {
-		holdZero := string(t.T[2]) == "0"
-		c.Noreply = Noreply(t)
-		if !((nt == 4 && (holdZero || c.Noreply)) || (nt == 5 && holdZero && c.Noreply)) {
-			return ErrDeleteUsage
-		}
-	}
-	c.Key = t.T[1]
-	if len(c.Key) > KeyMaxLength {
-		return ErrBadFormat
-	}
-	return nil
+	return parseKeyLine(t, 2, c)
 }
 
-// ParseFlushAll parses "flush_all [delay] [noreply]". memcached refuses a
-// disabled flush_all (-F) after the token count and noreply but before it
-// looks at the delay: a caller that checks -F does so when the error is
-// anything but Error.
+// ParseFlushAll parses "flush_all [delay] [noreply]" as memcached 1.6.45:
+// any number of tokens; unless the line is "flush_all" or "flush_all
+// noreply", the first argument must be an mcmc number. memcached refuses a
+// disabled flush_all (-F) before it looks at the delay.
 func ParseFlushAll(t *Tokens) (delay int32, noreplyOn bool, errLine []byte) {
-	nt := t.Count()
-	if nt < 2 || nt > 4 {
-		return 0, false, Error
-	}
 	noreplyOn = Noreply(t)
-	want := 2
+	want := 1
 	if noreplyOn {
-		want = 3
+		want = 2
 	}
-	if nt != want {
+	if t.N != want {
 		var ok bool
-		if delay, ok = ParseInt32(t.T[1]); !ok {
+		if delay, ok = TokInt32(t.T[1]); !ok {
 			return 0, noreplyOn, ErrBadExptime
 		}
 	}
 	return delay, noreplyOn, nil
 }
 
-// ParseVerbosity parses "verbosity <level> [noreply]"; levels past 2 are 2.
+// ParseVerbosity parses "verbosity <level> ..." as memcached 1.6.45: the
+// level is an mcmc number (else a bad format), levels past 2 are 2, and a
+// last token of noreply silences the reply.
 func ParseVerbosity(t *Tokens) (level uint32, noreplyOn bool, errLine []byte) {
-	nt := t.Count()
-	if nt < 3 || nt > 4 {
-		return 0, false, Error
-	}
 	noreplyOn = Noreply(t)
-	level, ok := ParseUint32(t.T[1])
-	if !ok {
+	v, ok := TokUint64(tokenAt(t, 1))
+	if !ok || t.N < 2 || v > 1<<32-1 {
 		return 0, noreplyOn, ErrBadFormat
 	}
-	return min(level, 2), noreplyOn, nil
+	return min(uint32(v), 2), noreplyOn, nil
+}
+
+// tokenAt is token i, or nil past the last.
+func tokenAt(t *Tokens, i int) []byte {
+	if i < t.N {
+		return t.T[i]
+	}
+	return nil
 }
 
 // ParseGATExptime parses the exptime of "gat|gats <exptime> <key>...".
 func ParseGATExptime(t *Tokens) (int32, []byte) {
-	e, ok := ParseInt32(t.T[1])
+	e, ok := TokInt32(t.T[1])
 	if !ok {
 		return 0, ErrBadExptime
 	}

@@ -35,13 +35,10 @@ type Tokens struct {
 	Rest []byte // unprocessed tail when the line had more tokens, else nil
 }
 
-// Tokenize splits line on spaces as memcached's tokenize_command: empty
-// tokens are skipped, the line ends at a NUL byte, and after MaxTokens-1
-// tokens the remainder is left in Rest.
+// Tokenize splits line on spaces as memcached 1.6.45's tokenizer: empty
+// tokens are skipped, a NUL byte is part of its token (1.6.18 ended the
+// line there), and after MaxTokens-1 tokens the remainder is left in Rest.
 func (t *Tokens) Tokenize(line []byte) {
-	if i := bytes.IndexByte(line, 0); i >= 0 {
-		line = line[:i]
-	}
 	t.N = 0
 	t.Rest = nil
 	s := 0
@@ -95,4 +92,47 @@ func LineMayGrow(buf []byte) bool {
 	}
 	b := buf[i:]
 	return bytes.HasPrefix(b, []byte("get ")) || bytes.HasPrefix(b, []byte("gets "))
+}
+
+// CheckLine is what memcached 1.6.45's process_request decides before any
+// command runs, for a line of n bytes (terminator included) split into t:
+// a line shorter than 4 bytes is a bad format; a first word of fewer than
+// two characters (a line that starts with a space included) is unknown
+// (ERROR); a known command with too few tokens for its grammar is a bad
+// format. known is false for ERROR, so that the caller can apply an
+// unknown command's noreply. errLine is nil when the command is to run.
+func CheckLine(line []byte, n int, t *Tokens) (errLine []byte, known bool) {
+	if n < 4 {
+		return ErrBadFormat, true
+	}
+	if t.N == 0 || line[0] == ' ' || len(t.T[0]) < 2 {
+		return Error, false
+	}
+	if t.N < minTokens(t.T[0]) {
+		return ErrBadFormat, true
+	}
+	return nil, true
+}
+
+// minTokens is the fewest tokens (command included) process_request lets
+// a command have; 0 for commands it leaves to their own checks.
+func minTokens(cmd []byte) int {
+	if len(cmd) == 2 && cmd[0] == 'm' {
+		switch cmd[1] {
+		case 'g', 'd', 'a', 'e':
+			return 2
+		case 's':
+			return 3
+		}
+		return 0
+	}
+	switch string(cmd) {
+	case "get", "gets", "delete":
+		return 2
+	case "gat", "gats", "incr", "decr", "touch":
+		return 3
+	case "set", "add", "cas", "replace", "append", "prepend":
+		return 5
+	}
+	return 0
 }

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -42,7 +43,7 @@ func TestTokenize(t *testing.T) {
 		{"  get   a  ", []string{"get", "a"}, "", 3},
 		{"", nil, "", 1},
 		{"   ", nil, "", 1},
-		{"set a\x00 b", []string{"set", "a"}, "", 3},
+		{"set a\x00 b", []string{"set", "a\x00", "b"}, "", 4}, // 1.6.45: a NUL is part of its token
 		{"a\tb c", []string{"a\tb", "c"}, "", 3},
 		{"get " + many, append([]string{"get"}, strings.Fields(strings.Repeat("k ", 22))...), strings.Repeat("k ", 8), 24},
 	}
@@ -86,6 +87,45 @@ func TestLineMayGrow(t *testing.T) {
 	} {
 		if got := LineMayGrow([]byte(tc.in)); got != tc.want {
 			t.Errorf("LineMayGrow(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestCheckLine: what memcached 1.6.45's process_request answers before a
+// command runs.
+func TestCheckLine(t *testing.T) {
+	for _, tc := range []struct {
+		line  string // terminator included
+		err   []byte
+		known bool
+	}{
+		{"\r\n", ErrBadFormat, true},
+		{" \n", ErrBadFormat, true},
+		{"x\r\n", ErrBadFormat, true},
+		{"mn\n", ErrBadFormat, true},
+		{"mn\r\n", nil, true},
+		{"    \r\n", Error, false},
+		{" get a\r\n", Error, false},
+		{"g noreply\r\n", Error, false},
+		{"get\r\n", ErrBadFormat, true},
+		{"get \r\n", ErrBadFormat, true},
+		{"get a\r\n", nil, true},
+		{"gat 1\r\n", ErrBadFormat, true},
+		{"incr a\r\n", ErrBadFormat, true},
+		{"touch a\r\n", ErrBadFormat, true},
+		{"delete\r\n", ErrBadFormat, true},
+		{"set k 0 0\r\n", ErrBadFormat, true},
+		{"cas k 0 0 1\r\n", nil, true},
+		{"mg\r\n", ErrBadFormat, true},
+		{"ms a\r\n", ErrBadFormat, true},
+		{"mx\r\n", nil, true},
+		{"version\r\n", nil, true},
+		{"bogus\r\n", nil, true}, // unknown, but that is the dispatcher's to find
+	} {
+		line, n, _ := Line([]byte(tc.line))
+		err, known := CheckLine(line, n, tok(string(line)))
+		if !bytes.Equal(err, tc.err) || known != tc.known {
+			t.Errorf("CheckLine(%q) = %q, %v; want %q, %v", tc.line, err, known, tc.err, tc.known)
 		}
 	}
 }

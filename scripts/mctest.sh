@@ -77,7 +77,8 @@ run_suite() {
 	ln -sf "$mc/timedrun" "$dir/timedrun"
 	ln -sf "$mc/scripts" "$dir/scripts"
 	ln -sf "$mc/doc" "$dir/doc"
-	printf '#!/bin/sh\nexec %s "$@"\n' "$exe" >"$dir/memcached-debug"
+	# GOCACHED_MEMCACHED_DEBUG: gocached takes memcached-debug's debugtime.
+	printf '#!/bin/sh\nGOCACHED_MEMCACHED_DEBUG=1 exec %s "$@"\n' "$exe" >"$dir/memcached-debug"
 	chmod 755 "$dir/memcached-debug"
 	# Two files at a time: the machine has two cores.
 	local f

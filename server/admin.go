@@ -33,28 +33,145 @@ func (c *conn) cmdSlabs(t *protocol.Tokens) action {
 	return actMore
 }
 
-// cmdLRUCrawler is `lru_crawler crawl <ids|all>` (an immediate sweep for
-// dead items) and the tuning words memcached accepts.
+// cmdLRUCrawler is memcached 1.6.45's lru_crawler: crawl <classes> (an
+// immediate sweep for dead items), metadump and mgdump <classes|all|hash>,
+// tocrawl <n>, sleep <us>, enable and disable. Subcommands match by the
+// letters sent, as memcached compares them.
 func (c *conn) cmdLRUCrawler(t *protocol.Tokens) action {
-	if t.N < 2 {
-		c.reply(protocol.Error)
-		return actMore
-	}
-	switch string(t.T[1]) {
-	case "crawl":
-		if t.N < 3 {
-			c.reply(protocol.Error)
-			return actMore
+	s := c.s
+	sub := tokenOr(t, 1)
+	switch {
+	case t.N == 3 && prefixOf(sub, "crawl"):
+		var cl protocol.CrawlerClasses
+		switch {
+		case !s.crawlerOn.Load():
+			c.reply(protocol.CrawlerDisabled)
+		case !protocol.ParseCrawlerClasses(t.T[2], &cl):
+			c.reply(protocol.CrawlerBadClass)
+		case !cl.All && !cl.Hash && cl.IDs == [64]bool{}:
+			c.reply(protocol.CrawlerNotStarted)
+		case !s.store.KickCrawler():
+			c.reply(protocol.CrawlerBusy)
+		default:
+			c.reply(protocol.OK)
 		}
-		if !c.s.store.KickCrawler() {
-			c.out = append(c.out, "BUSY currently processing crawler request\r\n"...)
-			return actMore
+	case t.N == 3 && prefixOf(sub, "metadump"):
+		c.crawlerDump(t, "metadump", "ERROR metadump not allowed\r\n")
+	case t.N == 3 && prefixOf(sub, "mgdump"):
+		c.crawlerDump(t, "mgdump", "ERROR key dump not allowed\r\n")
+	case t.N == 3 && prefixOf(sub, "tocrawl"):
+		v, ok := protocol.TokUint64(t.T[2])
+		if !ok || v > 1<<32-1 {
+			c.reply(protocol.ErrBadFormat)
+			break
 		}
+		s.crawlerToCrawl.Store(uint32(v))
 		c.reply(protocol.OK)
-	case "enable", "disable", "sleep", "tocrawl":
+	case t.N == 3 && prefixOf(sub, "sleep"):
+		v, ok := protocol.TokUint64(t.T[2])
+		switch {
+		case !ok || v > 1<<32-1:
+			c.reply(protocol.ErrBadFormat)
+		case v > 1000000:
+			c.reply([]byte("CLIENT_ERROR sleep must be one second or less\r\n"))
+		default:
+			s.crawlerSleep.Store(uint32(v))
+			c.reply(protocol.OK)
+		}
+	case t.N == 2 && prefixOf(sub, "enable"):
+		s.crawlerOn.Store(true)
+		s.store.SetAutoCrawl(true)
+		c.reply(protocol.OK)
+	case t.N == 2 && prefixOf(sub, "disable"):
+		s.crawlerOn.Store(false)
+		s.store.SetAutoCrawl(false)
 		c.reply(protocol.OK)
 	default:
 		c.reply(protocol.Error)
 	}
+	return actMore
+}
+
+// crawlerDump is lru_crawler metadump and mgdump: "OK", a line per live
+// item of the classes asked for (all, or hash: every item), then END
+// (metadump) or EN (mgdump). The index is walked one shard at a time, and
+// what a shard gave is written before the next, so the replies pending
+// stay bounded by a shard's share of the items.
+func (c *conn) crawlerDump(t *protocol.Tokens, what, notAllowed string) {
+	s := c.s
+	var cl protocol.CrawlerClasses
+	switch {
+	case !s.crawlerOn.Load():
+		c.reply(protocol.CrawlerDisabled)
+		return
+	case s.cfg.DumpDisabled:
+		c.out = append(c.out, notAllowed...)
+		return
+	case len(c.out) > 0:
+		// memcached refuses to interleave a dump with replies still held.
+		c.out = append(c.out, "ERROR cannot pipeline other commands before "+what+"\r\n"...)
+		return
+	case !protocol.ParseCrawlerClasses(t.T[2], &cl):
+		c.reply(protocol.CrawlerBadClass)
+		return
+	case !cl.All && !cl.Hash && cl.IDs == [64]bool{}:
+		c.reply(protocol.CrawlerNotStarted)
+		return
+	}
+	mg := what == "mgdump"
+	c.out = append(c.out, protocol.OK...)
+	var mi protocol.MetaDumpItem
+	fn := func(it *store.Item) {
+		cls := it.MemcachedClass()
+		if !cl.Has(cls) {
+			return
+		}
+		if mg {
+			c.out = protocol.AppendMgDump(c.out, it.Key(), it.KeyBinary())
+			return
+		}
+		mi = protocol.MetaDumpItem{Key: it.Key(), Exp: -1, LastAccess: s.store.Unix(it.Atime()), CAS: it.CAS(),
+			Fetched: it.Fetched(), Class: cls, Size: it.MemcachedSize(), Flags: it.Flags()}
+		if e := it.Exptime(); e != 0 {
+			mi.Exp = s.store.Unix(e)
+		}
+		c.out = protocol.AppendMetaDump(c.out, &mi)
+	}
+	for i := 0; i < s.store.Shards(); i++ {
+		s.store.DumpShard(i, fn)
+		if _, err := c.writeIfFull(); err != nil {
+			return
+		}
+	}
+	if mg {
+		c.out = append(c.out, "EN\r\n"...)
+	} else {
+		c.out = append(c.out, protocol.End...)
+	}
+}
+
+// tokenOr is token i, or nil past the last.
+func tokenOr(t *protocol.Tokens, i int) []byte {
+	if i < t.N {
+		return t.T[i]
+	}
+	return nil
+}
+
+// prefixOf is memcached's strncmp(tok, word, len(tok)) == 0: tok is word or
+// its beginning.
+func prefixOf(tok []byte, word string) bool {
+	return len(tok) > 0 && len(tok) <= len(word) && string(tok) == word[:len(tok)]
+}
+
+// cmdDebugTime is memcached-debug's `debugtime <seconds>|p|r`.
+func (c *conn) cmdDebugTime(t *protocol.Tokens) action {
+	var d protocol.DebugTime
+	if e := protocol.ParseDebugTime(t, &d); e != nil {
+		c.reply(e)
+		return actMore
+	}
+	c.s.store.MoveClock(d.Seconds, d.Pause, d.Resume)
+	c.reply(protocol.OK)
 	return actMore
 }

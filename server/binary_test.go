@@ -76,7 +76,7 @@ func TestBinaryCommands(t *testing.T) {
 		{"exptime 0xffffffff is an absolute time far ahead", cat(bstore(opSet, "far", "v", 0, 0xffffffff, 0, 0), bget(opGet, "far", 0)), []string{
 			`01 OK c=#16`, `00 OK c=#16 e=00000000 v="v"`,
 		}},
-		{"version", bget(opVersion, "", 0), []string{`0b OK v="1.6.18"`}},
+		{"version", bget(opVersion, "", 0), []string{`0b OK v="1.6.45"`}},
 		{"noop", bget(opNoop, "", 9), []string{`0a OK o=9`}},
 		{"datatype and vbucket are ignored", cat(braw(0x80, opNoop, 0, 0, 0, "")[:5], []byte{5, 0, 7}, braw(0x80, opNoop, 0, 0, 0, "")[8:]), []string{`0a OK`}},
 		{"flush", cat(bget(opFlush, "", 0), bget(opGet, "a", 0)), []string{`08 OK`, `00 NOT_FOUND v="Not found"`}},
@@ -125,7 +125,7 @@ func TestBinaryStatGroups(t *testing.T) {
 	if strings.Join(names, " ") != strings.Join(text, " ") {
 		t.Fatalf("binary stat names differ from text:\n bin %v\ntext %v", names, text)
 	}
-	for _, want := range []string{`k="get_hits" v="1"`, `k="get_misses" v="1"`, `k="version" v="1.6.18"`} {
+	for _, want := range []string{`k="get_hits" v="1"`, `k="get_misses" v="1"`, `k="version" v="1.6.45"`} {
 		if !strings.Contains(strings.Join(lines, "\n"), want) {
 			t.Errorf("stats lack %s", want)
 		}
@@ -451,10 +451,10 @@ func TestBinarySplitAtEveryByte(t *testing.T) {
 // connection and -B ascii refuses binary.
 func TestBinaryDetection(t *testing.T) {
 	s := testServer(t, nil)
-	if got := dial(t, s).reply("version\r\n"); got != "VERSION 1.6.18\r\n" {
+	if got := dial(t, s).reply("version\r\n"); got != "VERSION 1.6.45\r\n" {
 		t.Fatalf("text connection: %q", got)
 	}
-	if got := bdial(t, s).do(bget(opVersion, "", 1)); len(got) != 1 || got[0] != `0b OK o=1 v="1.6.18"` {
+	if got := bdial(t, s).do(bget(opVersion, "", 1)); len(got) != 1 || got[0] != `0b OK o=1 v="1.6.45"` {
 		t.Fatalf("binary connection: %q", got)
 	}
 }
@@ -485,7 +485,7 @@ func TestBinarySASL(t *testing.T) {
 		req  []byte
 		want []string
 	}{
-		{"list mechs and version need no auth", cat(bget(opSASLList, "", 1), bget(opVersion, "", 2)), append([]string{`20 OK o=1 v="PLAIN"`, `0b OK o=2 v="1.6.18"`}, refused...)},
+		{"list mechs and version need no auth", cat(bget(opSASLList, "", 1), bget(opVersion, "", 2)), append([]string{`20 OK o=1 v="PLAIN"`, `0b OK o=2 v="1.6.45"`}, refused...)},
 		{"get before auth", bget(opGet, "a", 3), []string{`00 AUTH_ERROR o=3 v="Auth failure."`, "<closed>"}},
 		{"quiet get before auth", bget(opGetQ, "a", 3), []string{`09 AUTH_ERROR o=3 v="Auth failure."`, "<closed>"}},
 		{"noop before auth", bget(opNoop, "", 3), []string{`0a AUTH_ERROR o=3 v="Auth failure."`, "<closed>"}},

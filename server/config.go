@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/gocached/gocached/store"
@@ -11,33 +12,41 @@ import (
 // Config is everything the daemon is started with. Field comments name the
 // memcached flag each one mirrors; defaults are memcached 1.6.18's.
 type Config struct {
-	Port           int           // -p, TCP port; 0 = off
-	UDPPort        int           // -U, UDP port; 0 = off; negative: any free port
-	UnixSocket     string        // -s, unix socket path; disables TCP
-	UnixMask       uint32        // -a, socket file mode
-	Listen         []string      // -l, addresses to bind TCP on; empty = all
-	MemoryLimitMB  int           // -m
-	MaxConns       int           // -c
-	Threads        int           // -t, GOMAXPROCS
-	MaxItemSize    int           // -I, bytes
-	GrowthFactor   float64       // -f
-	MinChunk       int           // -n
-	Verbosity      int           // -v count
-	NoEvictions    bool          // -M
-	NoCAS          bool          // -C
-	ReqsPerEvent   int           // -R
-	Protocol       string        // -B auto|ascii|binary
-	Backlog        int           // -b
-	EnableShutdown bool          // -A
-	FlushDisabled  bool          // -F
-	DumpDisabled   bool          // -X: no stats cachedump, stats detail
-	IdleTimeout    time.Duration // -o idle_timeout
-	SlabReassign   bool          // -o slab_reassign
-	SlabAutomove   int           // -o slab_automove
-	HashPower      int           // -o hashpower
-	ReadBufLimitMB int           // -o read_buf_mem_limit: cap on connection buffer memory, MB; 0 = none
-	MemoryFile     string        // -e: item memory in this file, resumed after a graceful stop (restart.go)
-	Version        string        // reported by `version` and stats
+	Port           int      // -p, TCP port; 0 = off
+	UDPPort        int      // -U, UDP port; 0 = off; negative: any free port
+	UnixSocket     string   // -s, unix socket path; disables TCP
+	UnixMask       uint32   // -a, socket file mode
+	Listen         []string // -l, addresses to bind TCP on; empty = all
+	MemoryLimitMB  int      // -m
+	MaxConns       int      // -c
+	Threads        int      // -t, GOMAXPROCS
+	MaxItemSize    int      // -I, bytes
+	GrowthFactor   float64  // -f
+	MinChunk       int      // -n
+	Verbosity      int      // -v count
+	NoEvictions    bool     // -M
+	NoCAS          bool     // -C
+	ReqsPerEvent   int      // -R
+	Protocol       string   // -B auto|ascii|binary
+	Backlog        int      // -b
+	EnableShutdown bool     // -A
+	FlushDisabled  bool     // -F
+	DumpDisabled   bool     // -X: no stats cachedump, stats detail
+	WatchDisabled  bool     // -W: no watch
+	// PrefixDelimiter (-D, default ':') ends the prefix `stats detail`
+	// counts keys by; -D also turns detail on (DetailEnabled).
+	PrefixDelimiter byte
+	DetailEnabled   bool
+	IdleTimeout     time.Duration // -o idle_timeout
+	SlabReassign    bool          // -o slab_reassign
+	SlabAutomove    int           // -o slab_automove
+	HashPower       int           // -o hashpower
+	ReadBufLimitMB  int           // -o read_buf_mem_limit: cap on connection buffer memory, MB; 0 = none
+	MemoryFile      string        // -e: item memory in this file, resumed after a graceful stop (restart.go)
+	Version         string        // reported by `version` and stats
+	// DebugCommands enables memcached-debug's debugtime (the daemon sets
+	// it when GOCACHED_MEMCACHED_DEBUG=1, as memcached's test suite needs).
+	DebugCommands bool
 	// Reported holds `stats settings` values (memcached's names) of
 	// options gocached accepts without a mechanism they could tune.
 	Reported map[string]string
@@ -116,7 +125,7 @@ func DefaultConfig() Config {
 		SlabReassign:    true,
 		SlabAutomove:    1,
 		HashPower:       16,
-		Version:         "1.6.18",
+		Version:         "1.6.45",
 		ShutdownTimeout: DefaultShutdownTimeout,
 		TLS:             DefaultTLSConfig(),
 	}
@@ -174,4 +183,18 @@ func (c *Config) automove() int {
 		return 0
 	}
 	return c.SlabAutomove
+}
+
+// prefixDelimiter is -D's byte, memcached's ':' by default.
+func (c *Config) prefixDelimiter() byte {
+	if c.PrefixDelimiter == 0 {
+		return ':'
+	}
+	return c.PrefixDelimiter
+}
+
+// atoiSetting reads a reported setting's number (0 when it is none).
+func atoiSetting(v string) int {
+	n, _ := strconv.Atoi(v)
+	return n
 }

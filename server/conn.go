@@ -28,9 +28,23 @@ const (
 	stateParse                // conn_parse_cmd
 	stateWrite                // conn_mwrite
 	stateClosing              // conn_closing
+	stateNread                // conn_nread: waiting for the rest of a data block (or binary body)
+	stateSwallow              // conn_swallow: waiting for the rest of a refused data block
 )
 
-var stateNames = [...]string{"conn_waiting", "conn_read", "conn_parse_cmd", "conn_mwrite", "conn_closing"}
+var stateNames = [...]string{"conn_waiting", "conn_read", "conn_parse_cmd", "conn_mwrite", "conn_closing", "conn_nread", "conn_swallow"}
+
+// waitState is the state `stats conns` shows while the connection waits
+// for bytes: idle (the given state), or in the middle of a data block.
+func (c *conn) waitState(idle int32) int32 {
+	switch {
+	case c.swallow > 0:
+		return stateSwallow
+	case c.need > 0:
+		return stateNread
+	}
+	return idle
+}
 
 // Protocols a connection can speak; chosen from its first byte (-B auto).
 const (
@@ -111,6 +125,12 @@ type conn struct {
 	metaErr bool // the meta command's reply was replaced by an error
 	outOOM  bool // read_buf_mem_limit refused reply memory: close (outRoom)
 
+	// watch: the streams asked for (the watcher starts once the OK is
+	// written), then the watcher; closeReason is conn_close's reason.
+	watchStreams uint32
+	watching     *watcher
+	closeReason  string
+
 	readFn  func(uintptr) bool // readFD, bound on first use
 	readN   int
 	readErr error
@@ -156,6 +176,9 @@ func (c *conn) serve() {
 			c.finish()
 		}
 	}()
+	if c.s.watch.on(protocol.WatchConnEvents) {
+		c.logConn("")
+	}
 	if !c.handshake() {
 		return
 	}
@@ -165,6 +188,20 @@ func (c *conn) serve() {
 // finish closes the connection and gives back what it holds.
 func (c *conn) finish() {
 	c.state.Store(stateClosing)
+	if c.watching != nil {
+		c.s.watch.remove(c.watching)
+	}
+	if c.s.watch.on(protocol.WatchConnEvents) {
+		reason := c.closeReason
+		switch {
+		case reason != "":
+		case c.s.shutting.Load():
+			reason = "shutdown"
+		default:
+			reason = "error"
+		}
+		c.logConn(reason)
+	}
 	c.nc.Close()
 	c.release()
 	c.s.forget(c)
@@ -176,7 +213,7 @@ func (c *conn) midRequest() bool { return c.r != c.w || c.gs.active }
 
 // parkable: the connection is between requests, holding nothing.
 func (c *conn) parkable() bool {
-	return !c.midRequest() && c.need == 0 && c.swallow == 0 && len(c.out) == 0 && c.authLen == 0 &&
+	return !c.midRequest() && c.need == 0 && c.swallow == 0 && len(c.out) == 0 && c.authLen == 0 && c.watchStreams == 0 &&
 		(c.bin == nil || len(c.bin.held) == 0)
 }
 
@@ -229,6 +266,12 @@ func (c *conn) loop() (parked bool) {
 			if act == actClose {
 				return false
 			}
+			if c.watchStreams != 0 && c.watching == nil {
+				// The OK is out: from now on the watcher writes.
+				if c.watching = c.s.watch.add(c.nc, c.watchStreams); c.watching == nil {
+					return false
+				}
+			}
 			continue
 		}
 		if err != nil {
@@ -265,9 +308,12 @@ func (c *conn) loop() (parked bool) {
 			}
 			if timeout && !c.s.shutting.Load() && idle > 0 {
 				c.s.stats.idleKicks.Add(1)
+				c.closeReason = "idle_timeout"
 				if c.s.verbosity.Load() > 0 {
 					c.s.log.Info("closing idle connection", zap.Stringer("remote", c.nc.RemoteAddr()))
 				}
+			} else if err == io.EOF {
+				c.closeReason = "normal"
 			} else if err != io.EOF && !c.s.shutting.Load() && !errors.Is(err, net.ErrClosed) && c.s.verbosity.Load() > 0 {
 				c.s.log.Info("connection read error", zap.Error(err))
 			}
@@ -386,13 +432,13 @@ func (c *conn) fill() (int, error) {
 		if err := c.prepareRead(); err != nil {
 			return 0, err
 		}
-		c.state.Store(stateRead)
+		c.state.Store(c.waitState(stateRead))
 		n, err := c.nc.Read(c.rbuf[c.w:])
 		c.w += n
 		return n, err
 	}
 	c.readN, c.readErr = 0, nil
-	c.state.Store(stateWaiting)
+	c.state.Store(c.waitState(stateWaiting))
 	if c.readFn == nil {
 		c.readFn = c.readFD // bound once: a closure per read would allocate
 	}
@@ -425,7 +471,7 @@ func (c *conn) readFD(fd uintptr) bool {
 		case m == 0:
 			c.readErr = io.EOF
 		default:
-			c.state.Store(stateRead)
+			c.state.Store(c.waitState(stateRead))
 			c.readN = m
 			c.w += m
 		}

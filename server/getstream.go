@@ -11,9 +11,10 @@ import (
 // once 8 KB of one has arrived without its end, the keys are looked up
 // as they arrive: only the last, incomplete key stays in the read buffer,
 // so a line of misses costs no memory however long it gets. The replies are
-// those memcached gives when the line ends (END, or ERROR for no key, or
-// CLIENT_ERROR bad command line format for a key over 250 bytes, which drops
-// the values before it): flush holds them back while the line goes on,
+// those memcached 1.6.45 gives when the line ends (END; CLIENT_ERROR bad
+// command line format for no key, or for a key over 250 bytes, which drops
+// the values before it; ERROR, unless the last word is noreply, for a line
+// that starts with a space, which names no command): flush holds them back while the line goes on,
 // until 64 KB are pending; then they are written, so the one difference
 // from memcached is that values written before a too-long key further on
 // stay written.
@@ -24,9 +25,12 @@ type getStream struct {
 	active bool
 	cas    bool // gets
 	bad    bool // a key over 250 bytes: the rest of the line is skipped
-	nul    bool // a NUL byte ends the line's tokens (as Tokenize)
 	keys   int  // keys looked up
-	start  int  // where in c.out this get's unwritten replies begin
+	// unknown: the line starts with a space, so memcached 1.6.45 finds no
+	// command in it; its words are skipped and lastNoreply notes whether
+	// the last was noreply (which silences the ERROR).
+	unknown, lastNoreply bool
+	start                int // where in c.out this get's unwritten replies begin
 }
 
 // startGetStream begins streaming the get line at the start of buf (which
@@ -41,7 +45,7 @@ func (c *conn) startGetStream(buf []byte) {
 	if cas {
 		i++
 	}
-	c.gs = getStream{active: true, cas: cas, start: len(c.out)}
+	c.gs = getStream{active: true, cas: cas, start: len(c.out), unknown: buf[0] == ' '}
 	c.noreply, c.written = false, false
 	if c.s.verbosity.Load() > 1 {
 		c.s.log.Debug("command (streamed get)")
@@ -61,30 +65,23 @@ func (c *conn) streamGet() bool {
 			seg = seg[:len(seg)-1]
 		}
 	}
-	if !c.gs.nul {
-		if i := bytes.IndexByte(seg, 0); i >= 0 {
-			c.gs.nul = true
-			c.getStreamKeys(seg[:i], true)
-		} else {
-			consumed := c.getStreamKeys(seg, final)
-			if !final {
-				c.r += consumed
-				return false
-			}
-		}
-	}
+	consumed := c.getStreamKeys(seg, final)
 	if !final {
-		c.r = c.w // past a NUL: nothing more counts until the end of the line
+		c.r += consumed
 		return false
 	}
 	c.r += nl + 1
 	gs := c.gs
 	c.gs = getStream{}
 	switch {
+	case gs.unknown:
+		if !gs.lastNoreply {
+			c.out = append(c.out, protocol.Error...)
+		}
 	case gs.bad:
-		c.out = append(c.out, protocol.ErrBadFormat...)
+		c.out = append(c.out, protocol.ErrGetKeyTooLong...)
 	case gs.keys == 0:
-		c.out = append(c.out, protocol.Error...)
+		c.out = append(c.out, protocol.ErrBadFormat...)
 	default:
 		c.out = append(c.out, protocol.End...)
 		c.markWritten()
@@ -121,6 +118,10 @@ func (c *conn) getStreamKeys(seg []byte, final bool) int {
 }
 
 func (c *conn) getStreamKey(key []byte) {
+	if c.gs.unknown {
+		c.gs.lastNoreply = string(key) == "noreply"
+		return
+	}
 	if c.gs.bad {
 		return
 	}
@@ -130,5 +131,9 @@ func (c *conn) getStreamKey(key []byte) {
 		return
 	}
 	c.gs.keys++
-	c.s.store.Get(key, c.getFn(c.gs.cas))
+	hit := c.s.store.Get(key, c.getFn(c.gs.cas))
+	c.s.detail.recordGet(key, hit)
+	if c.s.watch.on(protocol.WatchFetchers) {
+		c.logGet(key, hit)
+	}
 }

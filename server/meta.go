@@ -7,8 +7,8 @@ import (
 	"github.com/gocached/gocached/store"
 )
 
-// The meta protocol (mg ms md ma mn me), as memcached 1.6.18's
-// proto_text.c: protocol.ParseMetaFlags parses the flags, the store decides
+// The meta protocol (mg ms md ma mn me), as memcached 1.6.45's
+// proto_parser.c: protocol.ParseMetaFlags parses the flags, the store decides
 // (MetaGet, MetaDelete, Arith), and these functions write the replies:
 // O (opaque) and k (key) echoed by appendMetaEcho, the requested fields in
 // the order the flags were given.
@@ -26,6 +26,7 @@ func (c *conn) metaFlags(t *protocol.Tokens, start int) string {
 		TTLAfterVivify: f.TTLAfterVivify(), Recache: f.Has('R'), TTLBeforeRecache: f.TTLBeforeRecache(),
 	}
 	o := &c.scratch.mopt
+	o.HasNewCAS, o.NewCAS = f.HasNewCAS, f.NewCAS
 	if f.Has('T') {
 		o.TTL = st.RelTime(int64(f.TTL))
 	}
@@ -103,10 +104,6 @@ func (c *conn) cmdMeta(t *protocol.Tokens, n int) (action, bool) {
 }
 
 func (c *conn) cmdMetaGet(t *protocol.Tokens) {
-	if e := protocol.CheckMetaKeyLine(t, protocol.MetaErrFlagsLong2); e != "" {
-		c.out = append(c.out, e...)
-		return
-	}
 	if e := c.metaFlags(t, 2); e != "" {
 		c.out = append(c.out, e...)
 		return
@@ -126,6 +123,9 @@ func (c *conn) cmdMetaGet(t *protocol.Tokens) {
 		c.onMetaGet = c.metaGetItem // bound once per connection, on first use
 	}
 	hit := c.s.store.MetaGet(c.scratch.mf.Key, &c.scratch.mopt, c.onMetaGet)
+	if c.s.watch.on(protocol.WatchFetchers) {
+		c.logGet(c.scratch.mf.Key, hit)
+	}
 	c.hot(c.scratch.mf.Key, len(c.out)-start)
 	if c.metaErr || hit {
 		return
@@ -146,12 +146,15 @@ func (c *conn) cmdMetaGet(t *protocol.Tokens) {
 // given; t shows the TTL as the T and N before it left it.
 func (c *conn) metaGetItem(it *store.Item, r *store.MetaGetResult) {
 	f, t, o := &c.scratch.mf, &c.scratch.tok, &c.scratch.mopt
-	if f.Value {
+	// C: the value is sent only when the client's CAS is not the item's
+	// (memcached 1.6.45's conditional fetch).
+	value := f.Value && !(f.HasCAS && it.CAS() == f.CAS)
+	if value {
 		c.outRoom(len(it.Value()) + 2*len(it.Key()) + 256) // flags: a few numbers, the key, opaque
 	}
 	start := len(c.out)
 	now := c.s.store.Now()
-	if f.Value {
+	if value {
 		c.out = append(c.out, "VA "...)
 		c.out = strconv.AppendInt(c.out, int64(len(it.Value())), 10)
 	} else {
@@ -210,7 +213,7 @@ func (c *conn) metaGetItem(it *store.Item, r *store.MetaGetResult) {
 		c.out = append(c.out, " W"...)
 	}
 	c.out = append(c.out, protocol.CRLF...)
-	if f.Value {
+	if value {
 		c.out = append(c.out, it.Value()...)
 		c.out = append(c.out, protocol.CRLF...)
 	}
@@ -237,10 +240,8 @@ func (c *conn) cmdMetaSet(t *protocol.Tokens, n int) (action, bool) {
 	errstr := c.metaFlags(t, 3)
 	f := &c.scratch.mf
 	mode := store.ModeSet
+	exptime := c.scratch.mopt.TTL
 	if errstr == "" {
-		if protocol.MetaOpaqueTooLong(t, 3) {
-			errstr = protocol.MetaErrOpaqueLong
-		}
 		switch f.Mode {
 		case 0, 'S':
 		case 'E':
@@ -254,6 +255,9 @@ func (c *conn) cmdMetaSet(t *protocol.Tokens, n int) (action, bool) {
 		default:
 			errstr = protocol.MetaErrSetMode
 		}
+		if (mode == store.ModeAppend || mode == store.ModePrepend) && f.Vivify {
+			exptime = c.scratch.mopt.VivifyTTL // a vivified item's TTL is N's
+		}
 		if f.HasCAS && (mode == store.ModeSet || mode == store.ModeReplace) {
 			mode = store.ModeCAS
 		}
@@ -265,6 +269,9 @@ func (c *conn) cmdMetaSet(t *protocol.Tokens, n int) (action, bool) {
 		if errstr == "" && !c.fits(n+total) {
 			errstr = string(protocol.ErrNoMemory)
 			c.refuseBlock(f.Key, true)
+		}
+		if errstr == "" && protocol.MetaOpaqueTooLong(t, 3) {
+			errstr = protocol.MetaErrOpaqueLong
 		}
 	}
 	if errstr != "" {
@@ -282,12 +289,18 @@ func (c *conn) cmdMetaSet(t *protocol.Tokens, n int) (action, bool) {
 		c.out = append(c.out, protocol.ErrBadChunk...)
 		return actMore, true
 	}
-	c.scratch.req = store.Request{Mode: mode, Key: f.Key, Flags: f.ClientFlags, Exptime: c.scratch.mopt.TTL,
-		Value: data[:vlen], KeyBinary: f.KeyBinary, Stale: f.SetStale && mode == store.ModeCAS}
+	c.scratch.req = store.Request{Mode: mode, Key: f.Key, Flags: f.ClientFlags, Exptime: exptime,
+		Value: data[:vlen], KeyBinary: f.KeyBinary, Stale: f.SetStale && mode == store.ModeCAS,
+		HasNewCAS: f.HasNewCAS, NewCAS: f.NewCAS, Vivify: f.Vivify}
 	if f.HasCAS {
 		c.scratch.req.CAS = f.CAS
 	}
+	watched := c.s.watch.streams.Load() != 0
+	before := watched && c.beforeStore(f.Key)
 	res, cas, err := c.s.store.Store(&c.scratch.req)
+	if watched {
+		c.logStorage(&c.scratch.req, before, res, err)
+	}
 	c.hot(f.Key, int(vlen))
 	switch {
 	case err == store.ErrTooLarge:
@@ -309,6 +322,15 @@ func (c *conn) cmdMetaSet(t *protocol.Tokens, n int) (action, bool) {
 		case 'c':
 			c.out = append(c.out, " c"...)
 			c.out = strconv.AppendUint(c.out, cas, 10)
+		case 's':
+			// The stored value's size (an append's whole value); memcached
+			// shows the sent size when nothing was stored.
+			size := int(vlen)
+			if res == store.Stored {
+				size = c.scratch.req.Len
+			}
+			c.out = append(c.out, " s"...)
+			c.out = strconv.AppendInt(c.out, int64(size), 10)
 		}
 	}
 	c.out = append(c.out, protocol.CRLF...)
@@ -324,16 +346,15 @@ var metaStatus = [...]string{
 	store.Touched:   "HD",
 }
 
-// metaKeyAndFlags checks md's and ma's key line and flags, replying with
-// the error (memcached answers every flag error of theirs with one
-// message) and returning false when they are bad.
-func (c *conn) metaKeyAndFlags(t *protocol.Tokens) bool {
-	if e := protocol.CheckMetaKeyLine(t, protocol.MetaErrFlagsLong); e != "" {
+// metaKeyAndFlags checks md's and ma's key and flags, replying with the
+// error and returning false when they are bad. A non-empty anyErr is sent
+// for every error (1.6.45's ma answers all of them with one message).
+func (c *conn) metaKeyAndFlags(t *protocol.Tokens, anyErr string) bool {
+	if e := c.metaFlags(t, 2); e != "" {
+		if anyErr != "" {
+			e = anyErr
+		}
 		c.out = append(c.out, e...)
-		return false
-	}
-	if c.metaFlags(t, 2) != "" {
-		c.out = append(c.out, protocol.MetaErrBadFlag...)
 		return false
 	}
 	c.hot(c.scratch.mf.Key, 0)
@@ -341,7 +362,7 @@ func (c *conn) metaKeyAndFlags(t *protocol.Tokens) bool {
 }
 
 func (c *conn) cmdMetaDelete(t *protocol.Tokens) {
-	if !c.metaKeyAndFlags(t) {
+	if !c.metaKeyAndFlags(t, "") {
 		return
 	}
 	f := &c.scratch.mf
@@ -351,8 +372,19 @@ func (c *conn) cmdMetaDelete(t *protocol.Tokens) {
 		return
 	}
 	o := store.MetaDeleteOptions{HasCAS: f.HasCAS, CAS: f.CAS, Invalidate: f.SetStale,
-		SetExptime: f.NewTTL, Exptime: c.scratch.mopt.TTL, MissOnExists: true}
-	res := c.s.store.MetaDelete(f.Key, &o)
+		SetExptime: f.NewTTL, Exptime: c.scratch.mopt.TTL, MissOnExists: true,
+		RemoveValue: f.RemoveValue, Flags: f.ClientFlags, HasNewCAS: f.HasNewCAS, NewCAS: f.NewCAS}
+	var res store.Result
+	if c.s.watch.streams.Load() == 0 {
+		res = c.s.store.MetaDelete(f.Key, &o)
+	} else {
+		found, cls, size := c.itemInfo(f.Key)
+		res = c.s.store.MetaDelete(f.Key, &o)
+		if o.RemoveValue {
+			size = 0 // memcached logs the emptied item
+		}
+		c.logDeletion(f.Key, "md", found, res == store.Deleted && !o.Invalidate, cls, size)
+	}
 	if res == store.Deleted && f.NoReply {
 		c.out = c.out[:start]
 		return
@@ -362,7 +394,7 @@ func (c *conn) cmdMetaDelete(t *protocol.Tokens) {
 }
 
 func (c *conn) cmdMetaArith(t *protocol.Tokens) {
-	if !c.metaKeyAndFlags(t) {
+	if !c.metaKeyAndFlags(t, protocol.MetaErrBadFlag) {
 		return
 	}
 	f, mo := &c.scratch.mf, &c.scratch.mopt
@@ -384,7 +416,8 @@ func (c *conn) cmdMetaArith(t *protocol.Tokens) {
 		createExp = mo.VivifyTTL
 	}
 	r := store.ArithRequest{Key: f.Key, Incr: incr, Delta: f.Delta, Create: f.Vivify,
-		Initial: f.Initial, Exptime: createExp, Touch: f.NewTTL, NewExptime: mo.TTL}
+		Initial: f.Initial, Exptime: createExp, Touch: f.NewTTL, NewExptime: mo.TTL,
+		HasNewCAS: f.HasNewCAS, NewCAS: f.NewCAS}
 	if f.HasCAS {
 		r.CAS = f.CAS
 	}
@@ -439,7 +472,7 @@ func (c *conn) cmdMetaArith(t *protocol.Tokens) {
 		c.out = append(c.out, digits...)
 	}
 	c.out = append(c.out, protocol.CRLF...)
-	if f.NoReply && !out.Created {
+	if f.NoReply { // 1.6.45 silences a created item's reply too
 		c.out = c.out[:start]
 	}
 }
@@ -471,7 +504,7 @@ func (c *conn) metaDebugItem(it *store.Item) {
 	if e := it.Exptime(); e == 0 {
 		c.out = append(c.out, "-1"...)
 	} else {
-		c.out = strconv.AppendInt(c.out, int64(int32(now-e)), 10)
+		c.out = strconv.AppendInt(c.out, int64(int32(e-now)), 10) // 1.6.45: the seconds left
 	}
 	c.out = append(c.out, " la="...)
 	c.out = strconv.AppendUint(c.out, uint64(now-it.Atime()), 10)

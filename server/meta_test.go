@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// TestMetaCommands checks meta replies against memcached 1.6.18's (read
+// TestMetaCommands checks meta replies against memcached 1.6.45's (read
 // off the real daemon for the same sessions).
 func TestMetaCommands(t *testing.T) {
 	s := testServer(t, nil)
@@ -34,26 +34,31 @@ func TestMetaCommands(t *testing.T) {
 			{"mg nk3 t\n", "HD t30\n"},
 		}},
 		{"errors", []step{
-			{"mg\n", "ERROR\n"},
-			{"ms\n", "ERROR\n"},
-			{"md\n", "ERROR\n"},
-			{"ma\n", "ERROR\n"},
+			{"mg\n", "CLIENT_ERROR bad command line format\n"},
+			{"ms\n", "CLIENT_ERROR bad command line format\n"},
+			{"md\n", "CLIENT_ERROR bad command line format\n"},
+			{"ma\n", "CLIENT_ERROR bad command line format\n"},
 			{"me\n", "CLIENT_ERROR bad command line format\n"},
 			{"mx foo\n", "ERROR\n"},
-			{"mg foo E5\n", "CLIENT_ERROR invalid flag\n"},
+			{"mg foo Z5\n", "CLIENT_ERROR invalid flag\n"},
+			{"mg foo E\n", "CLIENT_ERROR bad token in command line format\n"},
 			{"mg foo v v\n", "CLIENT_ERROR duplicate flag\n"},
 			{"mg foo N\n", "CLIENT_ERROR bad token in command line format\n"},
 			{"mg foo Tabc\n", "CLIENT_ERROR bad token in command line format\n"},
-			{"md foo x\n", "CLIENT_ERROR invalid or duplicate flag\n"},
+			{"md foo Z\n", "CLIENT_ERROR invalid flag\n"},
+			{"md foo s s\n", "CLIENT_ERROR duplicate flag\n"},
+			{"md foo Tx\n", "CLIENT_ERROR bad token in command line format\n"},
+			{"ma foo Z\n", "CLIENT_ERROR invalid or duplicate flag\n"},
 			{"ms foo\n", "CLIENT_ERROR bad command line format\n"},
 			{"ms foo abc\n", "CLIENT_ERROR bad command line format\n"},
 			{"ms foo 2 MX\nxx\n", "CLIENT_ERROR invalid mode for ms M token\n"},
-			{"ms foo 2 MSS\nxx\n", "CLIENT_ERROR incorrect length for M token\n"},
+			{"ms foo 2 M\nxx\n", "CLIENT_ERROR invalid mode for ms M token\n"},
+			{"ms foo 2 MSS\nxx\n", "HD\n"},
 			{"ms foo 1 F-1\nz\n", "CLIENT_ERROR bad command line format\n"},
-			{"ms foo S1 T0\nz\n", "CLIENT_ERROR bad command line format\nERROR\n"},
+			{"ms foo S1 T0\nz\n", "CLIENT_ERROR bad command line format\nCLIENT_ERROR bad command line format\n"},
 			{"mg o " + long + "\n", "CLIENT_ERROR opaque token too long\n"},
 			{"md o q " + long + "\n", "CLIENT_ERROR opaque token too long\n"},
-			{"ms foo 1 q\nzz\n", "CLIENT_ERROR bad data chunk\nERROR\n"},
+			{"ms foo 1 q\nzz\n", "CLIENT_ERROR bad data chunk\nCLIENT_ERROR bad command line format\n"},
 		}},
 		{"set modes and cas", []step{
 			{"ms m 2 MA\nzz\n", "NS\n"},
@@ -64,8 +69,9 @@ func TestMetaCommands(t *testing.T) {
 			{"mg m v\n", "VA 5\nxzzyy\n"},
 			{"ms m 2 MR C1 c k O9\nzz\n", "EX c0 km O9\n"},
 			{"ms nope 2 MR C1 c k O9\nzz\n", "NF c0 knope O9\n"},
-			{"ms m 1 F4294967297 T0\nz\n", "HD\n"},
-			{"mg m f v\n", "VA 1 f1\nz\n"},
+			{"ms m 1 F4294967297 T0\nz\n", "CLIENT_ERROR bad command line format\n"},
+			{"ms m 1 F4294967295 T0\nz\n", "HD\n"},
+			{"mg m f v\n", "VA 1 f4294967295\nz\n"},
 		}},
 		{"delete", []step{
 			{"ms d 1\nz\n", "HD\n"},
@@ -87,7 +93,7 @@ func TestMetaCommands(t *testing.T) {
 			{"ma new N0 J5 v\n", "VA 1\n5\n"},
 			{"ma new2 N0 v\n", "VA 1\n0\n"},
 			{"ma new3 q\n", "NF\n"},
-			{"ma new4 N0 J7 q\n", "HD\n"},
+			{"ma new4 N0 J7 q\n", ""},
 			{"ma new4 q\n", ""},
 			{"mg new4 v\n", "VA 1\n8\n"},
 			{"ms str 1\nx\n", "HD\n"},
@@ -99,11 +105,12 @@ func TestMetaCommands(t *testing.T) {
 			{"mg foo k v\n", "VA 1 kZm9v b\nx\n"},
 			{"mg Zm8 b k\n", "CLIENT_ERROR error decoding key\n"},
 			{"mg Zm9v=Yg= b k\n", "EN kZm9vAQ== b\n"},
-			{"me Zm9v b\n", "ME Zm9v exp=-1 la=0 cas=<CAS> fetch=yes cls=1 size=63\n"},
+			{"me Zm9v b\n", "EN\n"}, // 1.6.45 decodes only with a token after the b
+			{"me Zm9v b x\n", "ME Zm9v exp=-1 la=0 cas=<CAS> fetch=yes cls=1 size=63\n"},
 		}},
 		{"debug", []step{
 			{"ms dbg 2 T100\nhi\n", "HD\n"},
-			{"me dbg\n", "ME dbg exp=-100 la=0 cas=<CAS> fetch=no cls=1 size=64\n"},
+			{"me dbg\n", "ME dbg exp=100 la=0 cas=<CAS> fetch=no cls=1 size=64\n"},
 			{"me nosuch\n", "EN\n"},
 		}},
 	}
@@ -198,5 +205,66 @@ func TestStaleWhileRevalidate(t *testing.T) {
 	}
 	if got := b.reply("mg page R90 v\r\n"); got != "VA 2 Z\r\nv2\r\n" {
 		t.Fatalf("recache token taken: %q", got)
+	}
+}
+
+// TestMeta1645Additions: the meta flags memcached 1.6.45 added since 1.6.18
+// (E sets the CAS; ms s returns the stored size; ms MA/MP with N
+// vivifies; mg C sends the value only when the CAS differs; md x keeps
+// the item with an empty value), replies read off 1.6.45 for the same
+// sessions (E keeps the CAS values deterministic).
+func TestMeta1645Additions(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		steps []textStep
+	}{
+		{"ms E", []textStep{
+			{"ms e1 2 E973 c\nji\n", "HD c973\n"},
+			{"mg e1 c\n", "HD c973\n"},
+			{"ms e1 2 c C973 E4000\nlo\n", "HD c4000\n"},
+			{"ms e1 2 E\nlo\n", "CLIENT_ERROR bad token in command line format\n"},
+		}},
+		{"mg C conditional value", []textStep{
+			{"ms e1 2 E4000\nlo\n", "HD\n"},
+			{"mg e1 c v\n", "VA 2 c4000\nlo\n"},
+			{"mg e1 c v C4000\n", "HD c4000\n"},
+			{"mg e1 c v C4001\n", "VA 2 c4000\nlo\n"},
+		}},
+		{"mg N with E", []textStep{
+			{"mg e2 s c v N30 E9876\n", "VA 0 s0 c9876 W\n\n"},
+			{"mg e2 c E5\n", "HD c9876 Z\n"},
+		}},
+		{"md I with E", []textStep{
+			{"ms e3 2 E1234\nmE\n", "HD\n"},
+			{"md e3 C1234 E5678 I\n", "HD\n"},
+			{"mg e3 c\n", "HD c5678 X W\n"},
+		}},
+		{"ma E", []textStep{
+			{"ma e4 v N0 c E4321 J5\n", "VA 1 c4321\n5\n"},
+			{"ma e4 c v E8765\n", "VA 1 c8765\n6\n"},
+		}},
+		{"ms s and vivifying append", []textStep{
+			{"ms e5 2 MA N30 s\nmo\n", "HD s2\n"},
+			{"ms e5 2 MA N30 s\nko\n", "HD s4\n"},
+			{"ms e5 1 MP s\nx\n", "HD s5\n"},
+			{"mg e5 v t\n", "VA 5 t30\nxmoko\n"},
+			{"ms e5 3 s\nabc\n", "HD s3\n"},
+			{"ms e6 2 MA s\nzz\n", "NS s2\n"},
+		}},
+		{"md x", []textStep{
+			{"ms e7 2 T50 E10\nmx\n", "HD\n"},
+			{"md e7 x F5 T100\n", "HD\n"},
+			{"mg e7 v f t c\n", "VA 0 f5 t100 c10\n\n"},
+			{"md e7 x I E77\n", "HD\n"},
+			{"mg e7 c v\n", "VA 0 c77 X W\n\n"},
+			{"md e8 x\n", "NF\n"},
+			{"ms e9 2 E10\nmx\n", "HD\n"},
+			{"md e9 x q\n", ""},
+			{"mg e9 v c\n", "VA 0 c10\n\n"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runText(t, dial(t, testServer(t, nil)), tc.steps)
+		})
 	}
 }

@@ -21,10 +21,16 @@ import (
 
 // Server is a running daemon: its store, listeners and connections.
 type Server struct {
-	cfg   Config
-	log   *zap.Logger
-	store *store.Store
-	start time.Time
+	cfg    Config
+	detail prefixStats // stats detail
+	watch  watchHub    // watch
+	// The LRU crawler's settings, which lru_crawler enable|disable|sleep|
+	// tocrawl change at run time.
+	crawlerOn                    atomic.Bool
+	crawlerSleep, crawlerToCrawl atomic.Uint32
+	log                          *zap.Logger
+	store                        *store.Store
+	start                        time.Time
 
 	mu          sync.Mutex
 	listeners   []net.Listener
@@ -154,12 +160,14 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 		Now:             cfg.now,
 		MemoryFile:      cfg.MemoryFile,
 		RestartProgress: restartProgress(log),
+		NoAutoCrawl:     cfg.Setting("lru_crawler") == "no",
 	})
 	if err != nil {
 		return nil, err
 	}
 	logRestart(st.Restart(), int64(cfg.MemoryLimitMB)<<20, log)
 	s := &Server{
+		detail:      prefixStats{delim: cfg.prefixDelimiter()},
 		cfg:         cfg,
 		log:         log,
 		store:       st,
@@ -196,6 +204,11 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 	}
 	s.verbosity.Store(int32(cfg.Verbosity))
 	s.automove.Store(int32(cfg.automove()))
+	s.crawlerOn.Store(cfg.Setting("lru_crawler") != "no")
+	s.crawlerSleep.Store(uint32(atoiSetting(cfg.Setting("lru_crawler_sleep"))))
+	s.crawlerToCrawl.Store(uint32(atoiSetting(cfg.Setting("lru_crawler_tocrawl"))))
+	s.watch.bufSize = atoiSetting(cfg.Setting("watcher_logbuf_size"))
+	s.detail.on.Store(cfg.DetailEnabled)
 	return s, nil
 }
 
@@ -253,7 +266,7 @@ func (s *Server) Listen() error {
 	} else if s.cfg.Port != 0 {
 		for _, sp := range s.cfg.listenSpecs(s.cfg.Port) {
 			lc := net.ListenConfig{}
-			l, err := lc.Listen(context.Background(), "tcp", sp.addr)
+			l, err := lc.Listen(context.Background(), ipNetwork("tcp", sp.addr), sp.addr)
 			if err != nil {
 				return fail(fmt.Errorf("failed to listen on TCP %s: %w", sp.addr, err))
 			}
@@ -270,9 +283,8 @@ func (s *Server) Listen() error {
 			return fail(err)
 		}
 	}
-	if len(ls) == 0 && len(us) == 0 {
-		return errors.New("no listeners: TCP and UDP port 0 and no unix socket")
-	}
+	// With -p 0 and no -U nor -s memcached runs with no listener at all
+	// (t/issue_67.t), and so does gocached.
 	if err := s.ListenMetrics(); err != nil {
 		for _, u := range us {
 			u.pc.Close()
@@ -284,6 +296,18 @@ func (s *Server) Listen() error {
 	}
 	s.serveUDP(us)
 	return nil
+}
+
+// ipNetwork is network ("tcp" or "udp") for addr, with "4" added when
+// its host is an IPv4 address: memcached binds -l 0.0.0.0 for IPv4 only,
+// and reports it so (tcp:0.0.0.0:port in stats conns), where Go's "tcp"
+// would take the dual-stack [::].
+func ipNetwork(network, addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err == nil && ip != nil && ip.To4() != nil {
+		return network + "4"
+	}
+	return network
 }
 
 // listenSpec is one -l address and whether it speaks TLS.

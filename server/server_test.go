@@ -55,7 +55,7 @@ func TestMaxConns(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	d := dial(t, s)
-	if got := d.reply("version\r\n"); got != "VERSION 1.6.18\r\n" {
+	if got := d.reply("version\r\n"); got != "VERSION 1.6.45\r\n" {
 		t.Fatalf("after a slot freed: %q", got)
 	}
 }
@@ -310,5 +310,27 @@ func TestShutdownGivesUpStalledRequest(t *testing.T) {
 	_ = stalled.SetReadDeadline(time.Now().Add(time.Second))
 	if n, err := stalled.Read(make([]byte, 16)); err == nil {
 		t.Fatalf("stalled connection got %d bytes instead of being closed", n)
+	}
+}
+
+// TestListenWithNoListener: with -p 0 and no -U nor -s memcached 1.6.45
+// runs with no listener (t/issue_67.t), and so does gocached.
+func TestListenWithNoListener(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Port, cfg.UDPPort = 0, 0
+	s, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen(); err != nil {
+		t.Fatalf("Listen with no listener: %v", err)
+	}
+	if len(s.Addrs()) != 0 || len(s.UDPAddrs()) != 0 {
+		t.Fatalf("listeners %v %v", s.Addrs(), s.UDPAddrs())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

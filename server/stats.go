@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -100,7 +101,7 @@ func (c *conn) cmdStats(t *protocol.Tokens) action {
 			c.out = append(c.out, "CLIENT_ERROR stats detail not allowed\r\n"...)
 			return actMore
 		}
-		c.out = append(c.out, "CLIENT_ERROR stats detail not supported\r\n"...)
+		c.cmdStatsDetail(t)
 		return actMore
 	case "cachedump":
 		if s.cfg.DumpDisabled {
@@ -135,6 +136,7 @@ func (c *conn) cmdStats(t *protocol.Tokens) action {
 
 func (s *Server) resetStats() {
 	s.store.ResetStats()
+	s.detail.clear()
 	s.stats.totalConns.Store(0)
 	s.stats.rejected.Store(0)
 	s.stats.bytesRead.Reset()
@@ -149,7 +151,7 @@ func (s *Server) resetStats() {
 	}
 }
 
-// writeGeneralStats is plain `stats`: memcached 1.6.18's fields in its order.
+// writeGeneralStats is plain `stats`: memcached 1.6.45's fields in its order.
 func (s *Server) writeGeneralStats(w *statWriter) {
 	st := s.store.Stats()
 	now := time.Now()
@@ -220,22 +222,28 @@ func (s *Server) writeGeneralStats(w *statWriter) {
 	if s.cfg.SlabReassign {
 		w.i("slab_reassign_rescues", 0)
 		w.i("slab_reassign_chunk_rescues", 0)
-		w.i("slab_reassign_evictions_nomem", 0)
 		w.i("slab_reassign_inline_reclaim", 0)
 		w.i("slab_reassign_busy_items", 0)
 		w.i("slab_reassign_busy_deletes", 0)
+		w.i("slab_reassign_busy_nomem", 0)
+		w.str("slab_reassign_last_busy_status", "none")
 		w.b01("slab_reassign_running", st.ReassignRunning)
 		w.u("slabs_moved", st.SlabsMoved)
 	}
-	w.b01("lru_crawler_running", st.CrawlerRunning)
-	w.u("lru_crawler_starts", st.CrawlerStarts)
-	w.i("lru_maintainer_juggles", 0)
+	if s.crawlerOn.Load() {
+		w.b01("lru_crawler_running", st.CrawlerRunning)
+		w.u("lru_crawler_starts", st.CrawlerStarts)
+	}
+	maintainer := s.maintainerStats()
+	if maintainer {
+		w.i("lru_maintainer_juggles", 0)
+	}
 	w.i("malloc_fails", 0)
 	w.i("log_worker_dropped", 0)
 	w.i("log_worker_written", 0)
-	w.i("log_watcher_skipped", 0)
-	w.i("log_watcher_sent", 0)
-	w.i("log_watchers", 0)
+	w.u("log_watcher_skipped", s.watch.skipped.Load())
+	w.u("log_watcher_sent", s.watch.sent.Load())
+	w.i("log_watchers", int64(s.watch.count()))
 	s.writeTLSStats(w)
 	w.i("unexpected_napi_ids", 0)
 	w.i("round_robin_fallback", 0)
@@ -245,19 +253,34 @@ func (s *Server) writeGeneralStats(w *statWriter) {
 	w.i("slab_global_page_pool", int64(st.PagePool))
 	w.u("expired_unfetched", st.ExpiredUnfetched)
 	w.u("evicted_unfetched", st.EvictedUnfetched)
-	w.u("evicted_active", st.EvictedActive)
+	if maintainer {
+		w.u("evicted_active", st.EvictedActive)
+	}
 	w.u("evictions", st.Evictions)
 	w.u("reclaimed", st.Reclaimed)
 	w.u("crawler_reclaimed", st.CrawlerReclaimed)
 	w.u("crawler_items_checked", st.CrawlerItemsChecked)
 	w.i("lrutail_reflocked", 0)
-	w.i("moves_to_cold", 0)
-	w.i("moves_to_warm", 0)
-	w.u("moves_within_lru", st.MovesWithinLRU)
-	w.i("direct_reclaims", 0)
-	w.i("lru_bumps_dropped", 0)
-	// gocached's own, after all of memcached's.
-	w.u("recovered_panics", s.stats.panics.Load())
+	if maintainer {
+		w.i("moves_to_cold", 0)
+		w.i("moves_to_warm", 0)
+		w.u("moves_within_lru", st.MovesWithinLRU)
+		w.i("direct_reclaims", 0)
+		w.i("lru_bumps_dropped", 0)
+	}
+	// gocached's own, after all of memcached's, once there is one to
+	// report (so the lines are memcached's while there is none).
+	if p := s.stats.panics.Load(); p > 0 {
+		w.u("recovered_panics", p)
+	}
+}
+
+// maintainerStats reports whether `stats` shows memcached's LRU maintainer
+// lines: as memcached, unless -o no_lru_maintainer was given (gocached
+// reports lru_maintainer_thread "no" by default, but memcached's default,
+// and its lines, are "yes").
+func (s *Server) maintainerStats() bool {
+	return s.cfg.Reported["lru_maintainer_thread"] != "no"
 }
 
 // writeSettings is `stats settings`, memcached 1.6.18's fields in order.
@@ -290,8 +313,8 @@ func (s *Server) writeSettings(w *statWriter) {
 	w.i("chunk_size", int64(cfg.MinChunk))
 	w.i("num_threads", int64(cfg.Threads))
 	w.i("num_threads_per_udp", int64(cfg.Threads))
-	w.str("stat_key_prefix", ":")
-	w.yesno("detail_enabled", false)
+	w.str("stat_key_prefix", string(s.detail.delim))
+	w.yesno("detail_enabled", s.detail.on.Load())
 	w.i("reqs_per_event", int64(cfg.ReqsPerEvent))
 	w.yesno("cas_enabled", !cfg.NoCAS)
 	w.i("tcp_backlog", int64(cfg.Backlog))
@@ -310,9 +333,9 @@ func (s *Server) writeSettings(w *statWriter) {
 	w.str("slab_automove_ratio", cfg.Setting("slab_automove_ratio"))
 	w.str("slab_automove_window", cfg.Setting("slab_automove_window"))
 	w.i("slab_chunk_max", int64(s.store.Sizes()[len(s.store.Sizes())-2]))
-	w.str("lru_crawler", cfg.Setting("lru_crawler"))
-	w.str("lru_crawler_sleep", cfg.Setting("lru_crawler_sleep"))
-	w.str("lru_crawler_tocrawl", cfg.Setting("lru_crawler_tocrawl"))
+	w.yesno("lru_crawler", s.crawlerOn.Load())
+	w.i("lru_crawler_sleep", int64(s.crawlerSleep.Load()))
+	w.i("lru_crawler_tocrawl", int64(s.crawlerToCrawl.Load()))
 	w.str("tail_repair_time", cfg.Setting("tail_repair_time"))
 	w.yesno("flush_enabled", !cfg.FlushDisabled)
 	w.yesno("dump_enabled", !cfg.DumpDisabled)
@@ -435,7 +458,14 @@ func (s *Server) writeConns(w *statWriter) {
 		w.i(id+":secs_since_last_cmd", now-s.start.Unix())
 	}
 	s.writeUDPConns(w, rel)
+	// In connection order, as memcached lists them by fd: clients (such
+	// as t/watcher_connid.t) take the last one for their own.
+	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	slices.SortFunc(conns, func(a, b *conn) int { return cmp.Compare(a.id, b.id) })
+	for _, c := range conns {
 		id := strconv.FormatInt(c.id, 10)
 		w.str(id+":addr", addrString(c.nc.RemoteAddr()))
 		w.str(id+":listen_addr", addrString(c.listener))

@@ -45,7 +45,7 @@ func TestListenersFromFDs(t *testing.T) {
 	buf := make([]byte, 32)
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	n, _ := c.Read(buf)
-	if string(buf[:n]) != "VERSION 1.6.18\r\n" {
+	if string(buf[:n]) != "VERSION 1.6.45\r\n" {
 		t.Fatalf("reply %q", buf[:n])
 	}
 	reg, err := os.CreateTemp(t.TempDir(), "notasocket")

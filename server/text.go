@@ -29,6 +29,11 @@ func (c *conn) process() action {
 			c.proto = protoText
 		}
 	}
+	if c.watchStreams != 0 {
+		// A watcher's input is dropped, as memcached stops reading it.
+		c.r, c.w = 0, 0
+		return actMore
+	}
 	if c.proto == protoBinary {
 		return c.processBinary()
 	}
@@ -94,6 +99,10 @@ func (c *conn) process() action {
 		if act == actClose || !c.commandDone() {
 			return actClose
 		}
+		if c.watchStreams != 0 {
+			c.r, c.w = 0, 0 // what follows watch is not read
+			return actMore
+		}
 	}
 }
 
@@ -115,10 +124,11 @@ func (c *conn) dispatch(line []byte, n int) (action, bool) {
 	if c.s.verbosity.Load() > 1 {
 		c.s.log.Debug("command", zap.Int64("conn", c.id), zap.ByteString("line", line))
 	}
-	nt := t.Count()
-	if nt < 2 || len(t.T[0]) < 2 {
+	if errLine, known := protocol.CheckLine(line, n, t); !known {
+		return c.unknown(t, n)
+	} else if errLine != nil {
 		c.r += n
-		c.reply(protocol.Error)
+		c.reply(errLine)
 		return actMore, true
 	}
 	cmd := t.T[0]
@@ -166,6 +176,7 @@ func (c *conn) dispatch(line []byte, n int) (action, bool) {
 		return actMore, true
 	case "quit":
 		c.r += n
+		c.closeReason = "normal"
 		return actClose, true
 	case "shutdown":
 		return c.consumed(n, c.cmdShutdown(t))
@@ -179,11 +190,25 @@ func (c *conn) dispatch(line []byte, n int) (action, bool) {
 		return c.consumed(n, c.cmdConfig(t))
 	case "refresh_certs":
 		return c.consumed(n, c.cmdRefreshCerts())
+	case "watch":
+		return c.consumed(n, c.cmdWatch(t))
+	case "debugtime":
+		if c.s.cfg.DebugCommands {
+			return c.consumed(n, c.cmdDebugTime(t))
+		}
 	}
+	return c.unknown(t, n)
+}
+
+// unknown answers a line that names no command: an HTTP request line
+// closes the connection, anything else is ERROR, silenced by a last token
+// of noreply (memcached 1.6.45).
+func (c *conn) unknown(t *protocol.Tokens, n int) (action, bool) {
 	c.r += n
-	if bytes.HasPrefix(t.T[t.N-1], []byte("HTTP/")) {
+	if t.N > 1 && bytes.HasPrefix(t.T[t.N-1], []byte("HTTP/")) {
 		return actClose, true
 	}
+	c.noreply = protocol.Noreply(t)
 	c.reply(protocol.Error)
 	return actMore, true
 }
@@ -220,7 +245,7 @@ func (c *conn) getFn(withCAS bool) func(*store.View) {
 // cmdGet is get, gets, gat and gats with any number of keys.
 func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
 	if t.Count() < 3 {
-		c.reply(protocol.Error)
+		c.reply(protocol.ErrBadFormat) // protocol.CheckLine has answered this already
 		return actMore
 	}
 	fn := c.getFn(withCAS)
@@ -239,7 +264,7 @@ func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
 	keys := 0
 	get := func(key []byte) bool {
 		if len(key) > protocol.KeyMaxLength {
-			c.out = append(c.dropReplies(start), protocol.ErrBadFormat...)
+			c.out = append(c.dropReplies(start), protocol.ErrGetKeyTooLong...)
 			return false
 		}
 		if keys > 0 && c.udp != nil {
@@ -247,10 +272,15 @@ func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
 		}
 		keys++
 		before := len(c.out)
+		var hit bool
 		if touch {
-			c.s.store.GetAndTouch(key, exptime, fn)
+			hit = c.s.store.GetAndTouch(key, exptime, fn)
 		} else {
-			c.s.store.Get(key, fn)
+			hit = c.s.store.Get(key, fn)
+		}
+		c.s.detail.recordGet(key, hit)
+		if c.s.watch.on(protocol.WatchFetchers) {
+			c.logGet(key, hit)
 		}
 		c.hot(key, len(c.out)-before)
 		return true
@@ -284,10 +314,14 @@ func (c *conn) cmdUpdate(t *protocol.Tokens, n int, mode store.Mode, handleCAS b
 	if errLine != nil {
 		c.r += n
 		c.reply(errLine)
+		if cmd.Swallow {
+			c.swallow = int64(cmd.Bytes) + 2
+		}
 		return actMore, true
 	}
 	key, vlen := cmd.Key, cmd.Bytes
 	total := int64(vlen) + 2
+	c.s.detail.recordSet(key)
 	if !c.s.store.ItemSizeOK(len(key), cmd.Flags, int(vlen)) {
 		c.r += n
 		c.reply(protocol.ErrTooLarge)
@@ -312,7 +346,12 @@ func (c *conn) cmdUpdate(t *protocol.Tokens, n int, mode store.Mode, handleCAS b
 		return actMore, true
 	}
 	c.scratch.req = store.Request{Mode: mode, Key: key, Flags: cmd.Flags, Exptime: c.s.store.RelTime(int64(cmd.Exptime)), Value: data[:vlen], CAS: cmd.CAS}
+	watched := c.s.watch.streams.Load() != 0
+	before := watched && c.beforeStore(key)
 	res, _, err := c.s.store.Store(&c.scratch.req)
+	if watched {
+		c.logStorage(&c.scratch.req, before, res, err)
+	}
 	c.hot(key, int(vlen))
 	switch {
 	case err == store.ErrTooLarge:
@@ -381,7 +420,15 @@ func (c *conn) cmdArith(t *protocol.Tokens, incr bool) action {
 
 func (c *conn) cmdDelete(t *protocol.Tokens) action {
 	if k, ok := c.keyLine(t, protocol.ParseDelete); ok {
-		c.reply(storeReplies[c.s.store.Delete(k.Key, 0)])
+		c.s.detail.recordDelete(k.Key)
+		if c.s.watch.streams.Load() == 0 {
+			c.reply(storeReplies[c.s.store.Delete(k.Key, 0)])
+			return actMore
+		}
+		found, cls, size := c.itemInfo(k.Key)
+		res := c.s.store.Delete(k.Key, 0)
+		c.logDeletion(k.Key, "delete", found, res == store.Deleted, cls, size)
+		c.reply(storeReplies[res])
 	}
 	return actMore
 }
@@ -397,8 +444,6 @@ func (c *conn) cmdFlushAll(t *protocol.Tokens) action {
 	delay, noreply, errLine := protocol.ParseFlushAll(t)
 	c.noreply = noreply
 	switch {
-	case bytes.Equal(errLine, protocol.Error):
-		c.reply(errLine)
 	case c.s.cfg.FlushDisabled:
 		c.s.store.CountFlush()
 		c.reply(protocol.ErrFlushOff)

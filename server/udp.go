@@ -82,7 +82,7 @@ func (s *Server) listenUDP() ([]*udpSocket, error) {
 	var socks []*udpSocket
 	for _, addr := range s.cfg.udpAddrs() {
 		var lc net.ListenConfig
-		pc, err := lc.ListenPacket(context.Background(), "udp", addr)
+		pc, err := lc.ListenPacket(context.Background(), ipNetwork("udp", addr), addr)
 		if err != nil {
 			for _, us := range socks {
 				us.pc.Close()

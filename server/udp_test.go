@@ -174,10 +174,10 @@ func TestUDPCommands(t *testing.T) {
 			"0/1 NOT_FOUND\n|0/1 STORED\n|0/1 10\n|0/1 7\n|0/1 TOUCHED\n|"},
 		{"delete", "delete c\ndelete c\n", "0/1 DELETED\n|0/1 NOT_FOUND\n|"},
 		{"noreply", "set d 0 0 1 noreply\nd\ndelete d noreply\n", ""},
-		{"error", "bogus\n\n", "0/1 ERROR\n|0/1 ERROR\n|"},
+		{"error", "bogus\n\n", "0/1 ERROR\n|0/1 CLIENT_ERROR bad command line format\n|"},
 		// A bad key drops every reply not yet sent, as memcached does.
-		{"key too long", "delete nope\nget a " + strings.Repeat("k", 251) + "\n", "0/1 CLIENT_ERROR bad command line format\n|"},
-		{"bad data chunk", "set e 0 0 1\nxyz\n", "0/1 CLIENT_ERROR bad data chunk\n|0/1 ERROR\n|"},
+		{"key too long", "delete nope\nget a " + strings.Repeat("k", 251) + "\n", "0/1 CLIENT_ERROR bad command line format\n\n|"}, // 1.6.45 doubles the CRLF
+		{"bad data chunk", "set e 0 0 1\nxyz\n", "0/1 CLIENT_ERROR bad data chunk\n|0/1 CLIENT_ERROR bad command line format\n|"},
 		{"meta quiet", "mg nope v q\nms f 1 q\nf\nmd nope q\n", "0/1 NF\n|"},
 		// memcached writes what it has every -R+1 commands.
 		{"yield", deletes + "get nope nada\n", notFound + "0/0 |0/1 END\n|"},
@@ -274,7 +274,7 @@ func TestUDPDropped(t *testing.T) {
 				t.Errorf("got a reply: %v", ds)
 			}
 			read += tc.read
-			if got := render(u.exchange(7, "version\r\n")); got != "0/1 VERSION 1.6.18\r\n|" {
+			if got := render(u.exchange(7, "version\r\n")); got != "0/1 VERSION 1.6.45\r\n|" {
 				t.Errorf("next request: %q", got)
 			}
 			read += 8 + uint64(len("version\r\nmn\r\n"))
@@ -286,7 +286,7 @@ func TestUDPDropped(t *testing.T) {
 	// The sequence number and the reserved field are ignored.
 	u.t = t
 	u.sendRaw(frame(9, 3, 1, 77, "version\r\n"))
-	if d, ok := u.recv(5 * time.Second); !ok || d.String() != "0/1 VERSION 1.6.18\r\n" || d.id != 9 {
+	if d, ok := u.recv(5 * time.Second); !ok || d.String() != "0/1 VERSION 1.6.45\r\n" || d.id != 9 {
 		t.Errorf("seq 3, reserved 77: got %v %v", d, ok)
 	}
 }
@@ -384,7 +384,7 @@ func TestUDPConfig(t *testing.T) {
 	if len(s.Addrs()) != 0 || len(s.UDPAddrs()) != 1 {
 		t.Errorf("-p 0 -U: TCP %v, UDP %v", s.Addrs(), s.UDPAddrs())
 	}
-	if got := render(dialUDP(t, s).exchange(1, "version\r\n")); got != "0/1 VERSION 1.6.18\r\n|" {
+	if got := render(dialUDP(t, s).exchange(1, "version\r\n")); got != "0/1 VERSION 1.6.45\r\n|" {
 		t.Errorf("-p 0: %q", got)
 	}
 	s = udpTestServer(t, func(c *Config) { c.UnixSocket = t.TempDir() + "/mc.sock" })
@@ -519,7 +519,7 @@ func TestUDPServeUDP(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.ServeUDP(pc)
-	if got := render(dialUDP(t, s).exchange(1, "version\r\n")); got != "0/1 VERSION 1.6.18\r\n|" {
+	if got := render(dialUDP(t, s).exchange(1, "version\r\n")); got != "0/1 VERSION 1.6.45\r\n|" {
 		t.Errorf("version: %q", got)
 	}
 }
@@ -538,7 +538,7 @@ func TestUDPShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := dialUDP(t, s)
-	if got := render(u.exchange(1, "version\r\n")); got != "0/1 VERSION 1.6.18\r\n|" {
+	if got := render(u.exchange(1, "version\r\n")); got != "0/1 VERSION 1.6.45\r\n|" {
 		t.Fatalf("version: %q", got)
 	}
 	done := make(chan error, 1)
@@ -611,7 +611,7 @@ func TestUDPProtocolPerDatagram(t *testing.T) {
 		t.Run(proto, func(t *testing.T) {
 			s := udpTestServer(t, func(c *Config) { c.Protocol = proto; c.Threads = 1 })
 			u := dialUDP(t, s)
-			if got := render(u.exchange(1, "version\r\n")); got != "0/1 VERSION 1.6.18\r\n|" {
+			if got := render(u.exchange(1, "version\r\n")); got != "0/1 VERSION 1.6.45\r\n|" {
 				t.Errorf("text: %q", got)
 			}
 			u.sendRaw(frame(2, 0, 1, 0, noop))

@@ -18,6 +18,8 @@ type clock struct {
 	now     func() time.Time
 	started int64 // unix time of rel 0
 	rel     atomic.Uint32
+	moved   atomic.Int64 // seconds added by Move (memcached-debug's debugtime)
+	paused  atomic.Bool  // the time stands still (debugtime p)
 }
 
 func newClock(now func() time.Time) *clock {
@@ -31,7 +33,10 @@ func newClock(now func() time.Time) *clock {
 
 // tick re-reads the time source.
 func (c *clock) tick() {
-	c.rel.Store(uint32(c.now().Unix() - c.started))
+	if c.paused.Load() {
+		return
+	}
+	c.rel.Store(uint32(c.now().Unix() - c.started + c.moved.Load()))
 }
 
 // Now is the current rel time.

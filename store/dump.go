@@ -30,3 +30,34 @@ func (s *Store) CacheDump(id, limit int, fn func(key []byte, nbytes int, unixExp
 		}
 	}
 }
+
+// Shards is the number of index shards DumpShard walks.
+func (s *Store) Shards() int { return len(s.shards) }
+
+// DumpShard hands fn every live item of index shard i, in index order, for
+// lru_crawler metadump and mgdump (a caller walks the shards one by one and
+// writes what it has between them). fn runs under the shard's lock and must
+// not call the store.
+func (s *Store) DumpShard(i int, fn func(*Item)) {
+	sh := &s.shards[i]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	now := s.clock.Now()
+	ref := &sh.item
+	for _, e := range sh.idx.slots {
+		if e == 0 {
+			continue
+		}
+		it := s.hdrAt(slab.Loc(uint32(e)))
+		if ok, _ := s.live(it, now); !ok {
+			continue
+		}
+		*ref = Item{s: s, it: it}
+		fn(ref)
+	}
+	*ref = Item{}
+}
+
+// Unix converts a store rel time (an item's Exptime or Atime) to Unix
+// seconds.
+func (s *Store) Unix(rel uint32) int64 { return s.clock.Unix(rel) }

@@ -25,7 +25,7 @@ func (s *Store) runMaintainer() {
 			if s.automoveLevel.Load() > 0 && !s.opts.NoEvictions {
 				s.automove()
 			}
-			if !time.Now().Before(nextCrawl) {
+			if !s.autoCrawlOff.Load() && !time.Now().Before(nextCrawl) {
 				nextCrawl = s.crawlAndSchedule()
 			}
 		}

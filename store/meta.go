@@ -43,8 +43,17 @@ func (i *Item) MemcachedSize() int {
 // MemcachedClass is the slab class memcached would keep an item of
 // MemcachedSize in, with the same -n and -f.
 func (i *Item) MemcachedClass() int {
-	sizes := i.s.mcSizes
-	n := i.MemcachedSize()
+	return i.s.memcachedClassFor(i.MemcachedSize())
+}
+
+// MemcachedClassOf is the class memcached would keep an item of a key of
+// nkey bytes, flags and a value of nbytes in (watch's clsid=).
+func (s *Store) MemcachedClassOf(nkey int, flags uint32, nbytes int) int {
+	return s.memcachedClassFor(s.memcachedSize(nkey, flags, nbytes))
+}
+
+func (s *Store) memcachedClassFor(n int) int {
+	sizes := s.mcSizes
 	for id, sz := range sizes {
 		if sz >= n {
 			return id + 1
@@ -78,6 +87,10 @@ type MetaGetOptions struct {
 	// hands out no token, neither marks the item fetched nor bumps it, and
 	// counts no get or touch.
 	ReplyFailed bool
+	// NewCAS (E, with HasNewCAS) is a created item's CAS instead of the
+	// next unique.
+	HasNewCAS bool
+	NewCAS    uint64
 }
 
 // MetaGetResult is what a meta get decided, memcached's rules for
@@ -124,7 +137,7 @@ func (s *Store) MetaGet(key []byte, o *MetaGetOptions, fn func(*Item, *MetaGetRe
 				continue
 			}
 			nit := s.fillSpare(spare, key, 0, 0, nil)
-			nit.setCAS(s.nextCAS())
+			nit.setCAS(s.casFor(o.HasNewCAS, o.NewCAS))
 			s.link(sh, -1, h, spare, s.clock.Now())
 			l, spare, created = spare, slab.Nil, true
 		}
@@ -224,12 +237,35 @@ type MetaDeleteOptions struct {
 	// MissOnExists counts a CAS mismatch as a delete miss, as memcached's
 	// md does (its binary delete does not).
 	MissOnExists bool
+	// RemoveValue (md x) keeps the item with an empty value, Flags and
+	// Exptime (0: none) instead of removing it; with Invalidate it is
+	// then marked stale.
+	RemoveValue bool
+	Flags       uint32
+	// NewCAS (E, with HasNewCAS) is the item's CAS after x or I instead of
+	// the old one (x) or the next unique (I).
+	HasNewCAS bool
+	NewCAS    uint64
 }
 
 // MetaDelete removes key, or with Invalidate marks it stale so the next
 // reader wins the right to recache it. It returns Deleted, NotFound or
 // Exists.
 func (s *Store) MetaDelete(key []byte, o *MetaDeleteOptions) Result {
+	spare := slab.Nil
+	if o.RemoveValue {
+		// The tombstone's memory, taken before the lock (taking it may
+		// evict, which locks shards); given back when unused.
+		var err error
+		if spare, _, err = s.alloc(ItemSize(len(key), 0)); err != nil {
+			return NotStored
+		}
+		defer func() {
+			if spare != slab.Nil {
+				s.freeBusy(spare)
+			}
+		}()
+	}
 	h := Hash(key)
 	sh := s.shardOf(h)
 	sh.mu.Lock()
@@ -246,16 +282,48 @@ func (s *Store) MetaDelete(key []byte, o *MetaDeleteOptions) Result {
 		}
 		return Exists
 	}
+	if o.RemoveValue {
+		it = s.emptyValue(sh, slot, l, it, spare, o)
+		spare = slab.Nil
+	}
 	if o.Invalidate {
 		if o.SetExptime {
 			it.setExptime(o.Exptime)
 		}
 		it.setIflags(it.iflags()&^flagTokenSent | flagStale)
-		it.setCAS(s.nextCAS())
+		it.setCAS(s.casFor(o.HasNewCAS, o.NewCAS))
+		return Deleted
+	}
+	if o.RemoveValue {
+		sh.st.deleteHits++
+		sh.st.perClass[it.cls()].deleteHits++
 		return Deleted
 	}
 	sh.st.deleteHits++
 	sh.st.perClass[it.cls()].deleteHits++
 	s.unlink(sh, slot, l, reasonDelete)
 	return Deleted
+}
+
+// emptyValue replaces the item at slot (l, it) with one of the same key and
+// an empty value in spare, md x's tombstone: o's flags and exptime (with T,
+// else none), the client's CAS (E) or the old item's. It returns the new
+// item. The shard is locked.
+func (s *Store) emptyValue(sh *shard, slot int, l slab.Loc, it hdr, spare slab.Loc, o *MetaDeleteOptions) hdr {
+	key := it.key()
+	exp := uint32(0)
+	if o.SetExptime {
+		exp = o.Exptime
+	}
+	nit := s.fillSpare(spare, key, o.Flags, exp, nil)
+	cas := it.cas()
+	if o.HasNewCAS {
+		cas = o.NewCAS
+	}
+	nit.setCAS(cas)
+	nit.setIflags(nit.iflags() | it.iflags()&flagKeyBinary)
+	h := Hash(key)
+	s.unlinkOld(l)
+	s.link(sh, slot, h, spare, s.clock.Now())
+	return nit
 }

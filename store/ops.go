@@ -45,6 +45,25 @@ type Request struct {
 	Stale bool
 	// KeyBinary marks a key that meta clients sent base64-encoded.
 	KeyBinary bool
+	// NewCAS (meta E, with HasNewCAS) is the stored item's CAS instead of
+	// the next unique.
+	HasNewCAS bool
+	NewCAS    uint64
+	// Vivify (ms MA/MP with N): append or prepend to a missing key stores
+	// the data as a new item (with Exptime).
+	Vivify bool
+	// Len is set by Store on Stored: the stored value's length (after an
+	// append or prepend, the whole value's; meta ms s).
+	Len int
+}
+
+// casFor is the CAS a changed item gets: the client's (meta E) or the next
+// unique.
+func (s *Store) casFor(has bool, cas uint64) uint64 {
+	if has {
+		return cas
+	}
+	return s.nextCAS()
 }
 
 // View is what a reader sees of an item. It and its slices are valid only
@@ -153,7 +172,19 @@ func (s *Store) Delete(key []byte, cas uint64) Result {
 // Store runs a storage command.
 func (s *Store) Store(r *Request) (Result, uint64, error) {
 	if r.Mode == ModeAppend || r.Mode == ModePrepend {
-		return s.concat(r)
+		res, cas, err := s.concat(r)
+		if res != NotStored || err != nil || !r.Vivify {
+			return res, cas, err
+		}
+		// A vivifying append on a miss stores the data as a set would
+		// (memcached's NREAD_APPENDVIV); on a hit the item is there.
+		viv := *r
+		viv.Mode = ModeAdd
+		if res, cas, err = s.Store(&viv); res == NotStored && err == nil {
+			return s.concat(r) // created meanwhile: append to it
+		}
+		r.Len = viv.Len
+		return res, cas, err
 	}
 	h := Hash(r.Key)
 	l, c, err := s.alloc(ItemSize(len(r.Key), len(r.Value)))
@@ -207,12 +238,13 @@ func (s *Store) Store(r *Request) (Result, uint64, error) {
 	if r.KeyBinary {
 		it.setIflags(it.iflags() | flagKeyBinary)
 	}
-	cas := s.nextCAS()
+	cas := s.casFor(r.HasNewCAS, r.NewCAS)
 	it.setCAS(cas)
 	if old != slab.Nil {
 		s.unlinkOld(old)
 	}
 	s.link(sh, slot, h, l, now)
+	r.Len = len(r.Value)
 	return Stored, cas, nil
 }
 
@@ -305,12 +337,13 @@ func (s *Store) concat(r *Request) (Result, uint64, error) {
 			copy(v, r.Value)
 			copy(v[len(r.Value):], oh.value())
 		}
-		cas := s.nextCAS()
+		cas := s.casFor(r.HasNewCAS, r.NewCAS)
 		it.setCAS(cas)
 		now := s.clock.Now()
 		s.unlinkOld(cur)
 		s.link(sh, slot, h, l, now)
 		sh.mu.Unlock()
+		r.Len = oldN + len(r.Value)
 		return Stored, cas, nil
 	}
 }
@@ -331,6 +364,10 @@ type ArithRequest struct {
 	// Touch also sets NewExptime on a hit (meta ma T).
 	Touch      bool
 	NewExptime uint32
+	// NewCAS (meta E, with HasNewCAS) is the changed or created item's CAS
+	// instead of the next unique.
+	HasNewCAS bool
+	NewCAS    uint64
 	// Pinned lists the CAS of items the caller still references (replies
 	// not yet written). memcached rewrites a value in place only when
 	// nothing else holds the item, and allocates a new one otherwise.
@@ -389,7 +426,7 @@ func (s *Store) Arith(r *ArithRequest, out *ArithResult) (Result, error) {
 				continue
 			}
 			nit := s.fillSpare(spare, key, 0, r.Exptime, digits)
-			out.CAS = s.nextCAS()
+			out.CAS = s.casFor(r.HasNewCAS, r.NewCAS)
 			nit.setCAS(out.CAS)
 			s.link(sh, -1, h, spare, s.clock.Now())
 			spare = slab.Nil
@@ -435,7 +472,7 @@ func (s *Store) Arith(r *ArithRequest, out *ArithResult) (Result, error) {
 			for i := len(digits); i < len(v); i++ {
 				v[i] = ' '
 			}
-			out.CAS = s.nextCAS()
+			out.CAS = s.casFor(r.HasNewCAS, r.NewCAS)
 			it.setCAS(out.CAS)
 			it.setExptime(exptime)
 			s.countArith(sh, it.cls(), r.Incr)
@@ -454,7 +491,7 @@ func (s *Store) Arith(r *ArithRequest, out *ArithResult) (Result, error) {
 		// which is the old one when the number outgrew it: the new item
 		// keeps the old TTL.
 		nit := s.fillSpare(spare, key, it.flags(), out.OldExptime, digits)
-		out.CAS = s.nextCAS()
+		out.CAS = s.casFor(r.HasNewCAS, r.NewCAS)
 		nit.setCAS(out.CAS)
 		s.countArith(sh, it.cls(), r.Incr)
 		s.unlinkOld(l)
@@ -522,6 +559,9 @@ func (s *Store) FlushAll(exptime int64) {
 			s.oldestCAS.Store(s.casSeq.Add(1))
 		}
 		s.oldestLive.Store(ol)
+	}
+	if s.autoCrawlOff.Load() {
+		return
 	}
 	select {
 	case s.kick <- struct{}{}:

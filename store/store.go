@@ -46,6 +46,10 @@ type Options struct {
 	// RestartProgress, when set, is told how many of the memory file's
 	// pages the rebuild has walked, from 0 to all.
 	RestartProgress func(done, total int)
+	// NoAutoCrawl is memcached's -o no_lru_crawler: no sweep on the
+	// interval nor right after flush_all, so dead items stay until read
+	// (get_flushed, get_expired) or an explicit Crawl (lru_crawler crawl).
+	NoAutoCrawl bool
 }
 
 // Errors returned by storage operations that are not a stored/not-stored
@@ -58,13 +62,16 @@ var (
 
 // Store is the cache.
 type Store struct {
-	opts      Options
-	arena     *slab.Arena
-	classes   []*class // index = class id; 0 unused
-	shards    []shard
-	shardMask uint64
-	clock     *clock
-	ghost     ghostTable // S3-FIFO's ghost queue (queues.go)
+	opts    Options
+	arena   *slab.Arena
+	classes []*class // index = class id; 0 unused
+	shards  []shard
+	// autoCrawlOff: no background sweeps (Options.NoAutoCrawl, or
+	// SetAutoCrawl(false): lru_crawler disable).
+	autoCrawlOff atomic.Bool
+	shardMask    uint64
+	clock        *clock
+	ghost        ghostTable // S3-FIFO's ghost queue (queues.go)
 
 	casSeq        atomic.Uint64
 	automoveLevel atomic.Int32 // slab_automove level, changeable at run time
@@ -149,6 +156,7 @@ func New(o Options) (*Store, error) {
 		s.classes[i+1] = c
 	}
 	s.automoveLevel.Store(int32(o.SlabAutomove))
+	s.autoCrawlOff.Store(o.NoAutoCrawl)
 	per := (1 << o.HashPower) / o.Shards
 	for i := range s.shards {
 		s.shards[i].idx = newIndex(per)
@@ -207,6 +215,23 @@ func (s *Store) runClock() {
 
 // Tick re-reads the time source at once (tests with a fake clock use it).
 func (s *Store) Tick() { s.clock.tick() }
+
+// MoveClock is memcached-debug's debugtime: it moves the store's time by
+// seconds (absolute exptimes still count from the real start), and
+// pauses or resumes it.
+func (s *Store) MoveClock(seconds int64, pause, resume bool) {
+	c := s.clock
+	switch {
+	case pause:
+		c.paused.Store(true)
+	case resume:
+		c.paused.Store(false)
+	default:
+		c.moved.Add(seconds)
+		c.rel.Add(uint32(seconds))
+	}
+	c.tick()
+}
 
 // Now is the store's current rel time.
 func (s *Store) Now() uint32 { return s.clock.Now() }
@@ -274,3 +299,7 @@ func (s *Store) memcachedSize(nkey int, flags uint32, nbytes int) int {
 	}
 	return total
 }
+
+// SetAutoCrawl turns the background sweeps for dead items on or off at run
+// time (memcached's lru_crawler enable and disable).
+func (s *Store) SetAutoCrawl(on bool) { s.autoCrawlOff.Store(!on) }

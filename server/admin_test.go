@@ -1,0 +1,117 @@
+package server
+
+import (
+	"strconv"
+	"testing"
+)
+
+// textStep is one request and its reply, "\n" written for "\r\n".
+type textStep struct{ req, want string }
+
+// runText sends each step on c and compares the replies.
+func runText(t *testing.T, c *client, steps []textStep) {
+	t.Helper()
+	for _, st := range steps {
+		req, want := crlf(st.req), crlf(st.want)
+		if got := c.reply(req); got != want {
+			t.Errorf("%s:\n got %q\nwant %q", short(req), short(got), short(want))
+		}
+	}
+}
+
+// TestDebugTime: memcached-debug's debugtime moves the clock items expire
+// by (t/expirations.t); without DebugCommands it is an unknown command, as
+// in memcached's release build.
+func TestDebugTime(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		debug bool
+		steps []textStep
+	}{
+		{"release build", false, []textStep{
+			{"debugtime 5\n", "ERROR\n"},
+		}},
+		{"expires after the move", true, []textStep{
+			{"set k 0 100 1\nx\n", "STORED\n"},
+			{"debugtime 50\n", "OK\n"},
+			{"get k\n", "VALUE k 0 1\nx\nEND\n"},
+			{"debugtime 60\n", "OK\n"},
+			{"get k\n", "END\n"},
+		}},
+		{"paused clock", true, []textStep{
+			{"debugtime p\n", "OK\n"},
+			{"set k 0 3 1\nx\n", "STORED\n"},
+			{"debugtime 4\n", "OK\n"},
+			{"get k\n", "END\n"},
+			{"debugtime r\n", "OK\n"},
+		}},
+		{"errors", true, []textStep{
+			{"debugtime\n", "ERROR\n"},
+			{"debugtime x\n", "ERROR\n"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := testServer(t, func(c *Config) { c.DebugCommands = tc.debug })
+			runText(t, dial(t, s), tc.steps)
+		})
+	}
+}
+
+// TestLRUCrawler: memcached 1.6.45's lru_crawler replies (t/lru-crawler.t),
+// and metadump and mgdump of one item each so that their order (index
+// order in gocached, LRU or hash order in memcached) does not matter.
+func TestLRUCrawler(t *testing.T) {
+	disabled := func(c *Config) { c.Reported = map[string]string{"lru_crawler": "no"} }
+	for _, tc := range []struct {
+		name  string
+		edit  func(*Config)
+		steps []textStep
+	}{
+		{"crawl", nil, []textStep{
+			{"lru_crawler crawl 1,2\n", "OK\n"},
+			{"lru_crawler crawl 64\n", "BADCLASS invalid class id\n"},
+			{"lru_crawler crawl ,\n", "NOTSTARTED no items to crawl\n"},
+			{"lru_crawler crawl\n", "ERROR\n"},
+			{"lru_crawler\n", "ERROR\n"},
+			{"lru_crawler x\n", "ERROR\n"},
+		}},
+		{"tuning", nil, []textStep{
+			{"lru_crawler sleep 2000000\n", "CLIENT_ERROR sleep must be one second or less\n"},
+			{"lru_crawler sleep 50\n", "OK\n"},
+			{"lru_crawler tocrawl x\n", "CLIENT_ERROR bad command line format\n"},
+			{"lru_crawler tocrawl 7\n", "OK\n"},
+		}},
+		{"metadump", nil, []textStep{
+			{"ms a:b 2 F5 E9\nok\n", "HD\n"},
+			{"lru_crawler metadump 2\n", "OK\nEND\n"},
+			{"lru_crawler metadump 64\n", "BADCLASS invalid class id\n"},
+			{"lru_crawler mgdump hash\n", "OK\nmg a:b\nEN\n"},
+			{"mg nope v\nlru_crawler metadump all\n", "EN\nERROR cannot pipeline other commands before metadump\n"},
+		}},
+		{"disabled", disabled, []textStep{
+			{"lru_crawler crawl 1\n", "CLIENT_ERROR lru crawler disabled\n"},
+			{"lru_crawler metadump all\n", "CLIENT_ERROR lru crawler disabled\n"},
+			{"lru_crawler enable\n", "OK\n"},
+			{"lru_crawler metadump 1\n", "OK\nEND\n"},
+			{"lru_crawler disable\n", "OK\n"},
+		}},
+		{"-X", func(c *Config) { c.DumpDisabled = true }, []textStep{
+			{"lru_crawler metadump all\n", "ERROR metadump not allowed\n"},
+			{"lru_crawler mgdump all\n", "ERROR key dump not allowed\n"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runText(t, dial(t, testServer(t, tc.edit)), tc.steps)
+		})
+	}
+	// A metadump line, whose la= is the store's clock and whose line ends
+	// with a bare LF.
+	s := testServer(t, nil)
+	c := dial(t, s)
+	c.reply("ms a:b 2 F5 E9\r\nok\r\n")
+	want := "OK\r\nkey=a%3Ab exp=-1 la=" + strconv.FormatInt(s.store.Unix(s.store.Now()), 10) +
+		" cas=9 fetch=no cls=1 size=68 flags=5 \nEND\r\n"
+	if got := c.reply("lru_crawler metadump all\r\n"); got != want {
+		t.Errorf("metadump: %q, want %q", got, want)
+	}
+}
