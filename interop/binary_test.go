@@ -228,7 +228,11 @@ func (n *bpNorm) render(b []byte) string {
 		}
 		inStats = false
 		c := n.ord.Name(cas)
-		lines = append(lines, fmt.Sprintf("%02x st=%x dt=%d o=%d c=%s e=%x k=%q v=%q", op, st, dt, opaque, c, body[:el], body[el:el+kl], body[el+kl:]))
+		val := body[el+kl:]
+		if op == 0x0b && string(val) == "1.6.18" {
+			val = []byte("1.6.45") // Debian's memcached as a reference (SASL): the version gocached reports
+		}
+		lines = append(lines, fmt.Sprintf("%02x st=%x dt=%d o=%d c=%s e=%x k=%q v=%q", op, st, dt, opaque, c, body[:el], body[el:el+kl], val))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -324,7 +328,12 @@ type bpPair struct {
 }
 
 func newBPPair(t *testing.T, flags ...string) *bpPair {
-	ref, cand := memcachedBinary(t), candidateBinary(t)
+	return newBPPairWith(t, memcachedBinary(t), flags...)
+}
+
+// newBPPairWith is newBPPair against the reference memcached ref.
+func newBPPairWith(t *testing.T, ref binary, flags ...string) *bpPair {
+	cand := candidateBinary(t)
 	p := &bpPair{t: t,
 		a: &bpConn{addr: startServer(t, ref, flags...).addr, norm: &bpNorm{ord: casorder.Order{}}},
 		b: &bpConn{addr: startServer(t, cand, flags...).addr, norm: &bpNorm{ord: casorder.Order{}}},
@@ -685,7 +694,9 @@ func TestBinarySASLDifferential(t *testing.T) {
 	// ignores the other's.
 	t.Setenv("SASL_CONF_PATH", dir)
 	t.Setenv("MEMCACHED_SASL_PWDB", pw)
-	p := newBPPair(t, append([]string{"-S"}, flagsDefault...)...)
+	// memcached 1.6.45 is built here without SASL (scripts/mc145.sh):
+	// Debian's 1.6.18, built with it, is the reference for SASL.
+	p := newBPPairWith(t, debianMemcached(t), append([]string{"-S"}, flagsDefault...)...)
 	auth := bpReq(0x21, "PLAIN", "", "\x00alice\x00secret", 4, 0)
 	ext := string(be.BigEndian.AppendUint64(nil, 0))
 	cases := []bpCase{
@@ -717,7 +728,9 @@ func TestBinarySASLDifferential(t *testing.T) {
 		{name: "list mechs after success", parts: [][]byte{bpCat(auth, bpReq(0x20, "", "", "", 5, 0), bpReq(0x0a, "", "", "", 6, 0))}},
 		{name: "bad auth after success", parts: [][]byte{bpCat(auth, bpReq(0x21, "PLAIN", "", "\x00alice\x00x", 5, 0), bpReq(0x0a, "", "", "", 6, 0))}},
 		{name: "auth split across writes", parts: [][]byte{auth[:30], bpCat(auth[30:], bpReq(0x0a, "", "", "", 7, 0))}},
-		{name: "auth data past 2 GiB", parts: [][]byte{bpCat(bpRaw(0x80, 0x21, 5, 0, 0x80000010, "PLAIN"), bpReq(0x0a, "", "", "", 7, 0))}},
+		// A body past 1 GiB is refused before SASL by memcached 1.6.45
+		// (EINVAL, close: server/binary_test.go) where this reference,
+		// 1.6.18, answered ENOMEM: not compared here.
 		{name: "auth data past the item limit", parts: [][]byte{bpCat(bpRaw(0x80, 0x21, 5, 0, 2<<20, "PLAIN"), bpReq(0x0a, "", "", "", 7, 0))}, wait: 300 * time.Millisecond},
 	}
 	for _, tc := range cases {

@@ -249,6 +249,13 @@ type diffStops struct{ mismatches, candTimeouts int }
 // stop. where ends the stop messages (the replay line, say).
 func (d *diffStops) check(t *testing.T, ra, rb result, na, nb, candName, where string, refMissing func() string, describe func(n int) string) bool {
 	t.Helper()
+	if ra.timeout && rb.timeout && na == nb {
+		// Both took the sentinel for part of the command (memcached
+		// 1.6.45 swallows the data block of a storage line it refuses
+		// after its length, sentinel included when the block is short):
+		// the same bytes from both, nothing to judge further.
+		return false
+	}
 	if ra.timeout {
 		t.Error(refMissing())
 	}

@@ -5,6 +5,8 @@ package interop
 import (
 	"bytes"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -49,13 +51,21 @@ func TestPipeline(t *testing.T) {
 					buf.WriteString(sentinel)
 				}
 				ra, rb, _, _ := p.do(command{kind: "pipeline", parts: [][]byte{buf.Bytes()}}, n+1, 20*time.Second)
-				if ra.closed || ra.timeout {
+				// memcached 1.6.45 may take a sentinel as part of a refused
+				// command's data block (the generator avoids the known
+				// cases); then both servers stop short alike, and what
+				// arrived is compared.
+				bothShort := (ra.closed || ra.timeout) && ra.closed == rb.closed && ra.timeout == rb.timeout
+				if (ra.closed || ra.timeout) && !bothShort {
 					t.Fatalf("reference memcached: closed=%v timeout=%v after %d bytes (harness bug?)", ra.closed, ra.timeout, len(ra.data))
 				}
 				as := splitReplies(ra.data)
 				bs := splitReplies(rb.data)
 				mismatches := 0
 				for i := range cmds {
+					if bothShort && i >= len(as) && i >= len(bs) {
+						break
+					}
 					var a, b string
 					if i < len(as) {
 						a = as[i]
@@ -65,7 +75,7 @@ func TestPipeline(t *testing.T) {
 					} else {
 						b = rb.render()[len(rb.data):] // <CLOSED> / <TIMEOUT>, or nothing
 					}
-					if a != b {
+					if unpad(a) != unpad(b) {
 						mismatches++
 						t.Errorf("pipelined mismatch %d: index %d, kind %s (rerun: DIFF_SEED=%d -run '%s')\ncommand:   %q\nmemcached: %q\n%s: %q",
 							mismatches, i, cmds[i].kind, seed, t.Name(), clip(cmds[i].wire(), 400), clip(a, 600), p.b.srv.name, clip(b, 600))
@@ -74,8 +84,11 @@ func TestPipeline(t *testing.T) {
 						}
 					}
 				}
-				if rb.closed || rb.timeout {
+				if (rb.closed || rb.timeout) && !bothShort {
 					t.Errorf("%s: closed=%v timeout=%v after %d of %d replies", p.b.srv.name, rb.closed, rb.timeout, len(bs), n+1)
+				}
+				if bothShort && len(as) != len(bs) {
+					t.Errorf("both stopped short: %d replies from memcached, %d from %s", len(as), len(bs), p.b.srv.name)
 				}
 				t.Logf("%d commands, %d reply bytes from memcached", n, len(ra.data))
 			})
@@ -87,10 +100,12 @@ func TestPipeline(t *testing.T) {
 					buf.WriteString(cmds[i].wire())
 				}
 				_, _, na, nb := p.do(command{kind: "pipeline", parts: [][]byte{buf.Bytes()}}, 1, 20*time.Second)
-				if strings.HasSuffix(na, "<TIMEOUT>") || strings.HasSuffix(na, "<CLOSED>") {
+				short := func(s string) bool { return strings.HasSuffix(s, "<TIMEOUT>") || strings.HasSuffix(s, "<CLOSED>") }
+				if short(na) && !short(nb) { // both short alike: compared below
 					t.Fatalf("reference memcached gave no complete reply (harness bug?): ...%q", clip(na, 300))
 				}
-				if na != nb {
+				if unpad(na) != unpad(nb) {
+					na, nb = unpad(na), unpad(nb)
 					off := firstDiff(na, nb)
 					t.Errorf("pipelined stream differs at reply byte %d of %d/%d (rerun: DIFF_SEED=%d -run '%s'):\nmemcached: %q\n%s: %q",
 						off, len(na), len(nb), seed, t.Name(), around(na, off), p.b.srv.name, around(nb, off))
@@ -103,6 +118,22 @@ func TestPipeline(t *testing.T) {
 
 // splitReplies cuts a reply stream after each sentinel reply; each part
 // keeps its trailing "MN\r\n".
+// paddedNumber is a value that incr/decr rewrote in place: digits, then the
+// spaces that keep the old length.
+var paddedNumber = regexp.MustCompile(`VALUE (\S+) (\d+) \d+( #\d+)?\r\n(\d+) +\r\n`)
+
+// unpad writes in-place incr/decr results as exact-length ones. Whether
+// memcached rewrites a number in place or allocates an exact-length item
+// depends on whether a reply not yet written still holds the item, which
+// in a long pipeline depends on how memcached 1.6.45 batches its writes
+// (not modelled); the number is the same either way.
+func unpad(s string) string {
+	return paddedNumber.ReplaceAllStringFunc(s, func(m string) string {
+		p := paddedNumber.FindStringSubmatch(m)
+		return "VALUE " + p[1] + " " + p[2] + " " + strconv.Itoa(len(p[4])) + p[3] + "\r\n" + p[4] + "\r\n"
+	})
+}
+
 func splitReplies(data []byte) []string {
 	var out []string
 	for len(data) > 0 {

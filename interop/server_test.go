@@ -18,12 +18,13 @@ import (
 )
 
 // Flag sets shared by the tests. Both servers get exactly these flags (the
-// helper adds -p PORT -l 127.0.0.1 itself). memcached 1.6.18 refuses
-// `-I 2k` unless slab_chunk_max (bytes, despite its -h text saying
-// kilobytes) is at most -I, hence the -o for the small-item configuration.
+// helper adds -p PORT -l 127.0.0.1 itself). memcached refuses `-I 2k`
+// unless slab_chunk_max is at most -I, hence the -o for the small-item
+// configuration: in kilobytes, as 1.6.45 reads it (1.6.18 read bytes; the
+// reference is 1.6.45).
 var (
 	flagsDefault = []string{"-U", "0", "-m", "64", "-I", "1m", "-t", "2"}
-	flagsSmall   = []string{"-U", "0", "-m", "64", "-I", "2k", "-o", "slab_chunk_max=2048", "-t", "2"}
+	flagsSmall   = []string{"-U", "0", "-m", "64", "-I", "2k", "-o", "slab_chunk_max=2", "-t", "2"}
 )
 
 const (
@@ -38,14 +39,34 @@ type binary struct {
 	extra []string // appended after the common flags
 }
 
-// memcachedBinary returns memcached from PATH; scripts/interop.sh installs it.
+// memcachedBinary returns the reference memcached: $MEMCACHED_REF, the
+// newest release (1.6.45, built by scripts/mc145.sh; scripts/interop.sh
+// sets it), whose replies gocached follows where they differ from older
+// ones; without it Debian's memcached from PATH (debianMemcached).
 func memcachedBinary(t testing.TB) binary {
+	t.Helper()
+	if p := os.Getenv("MEMCACHED_REF"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("MEMCACHED_REF=%q: %v", p, err)
+		}
+		return withMemcachedFlags(binary{name: "memcached", path: p})
+	}
+	return debianMemcached(t)
+}
+
+// debianMemcached returns Debian's memcached (1.6.18) from PATH;
+// scripts/interop.sh installs it.
+func debianMemcached(t testing.TB) binary {
 	t.Helper()
 	p, err := exec.LookPath("memcached")
 	if err != nil {
 		t.Fatal("memcached not on PATH (scripts/interop.sh installs it): ", err)
 	}
-	b := binary{name: "memcached", path: p}
+	return withMemcachedFlags(binary{name: "memcached", path: p})
+}
+
+// withMemcachedFlags adds the flags every memcached of the tests runs with.
+func withMemcachedFlags(b binary) binary {
 	// memcached's LRU maintainer and crawler threads take short-lived
 	// references on items. incr/decr rewrites a value in place (space-padded
 	// to the old length) only while nothing else references the item, and

@@ -22,6 +22,10 @@ const (
 	// BinaryBodyTooShort: the extras and key are longer than the body.
 	// memcached answers StatusUnknown and closes the connection.
 	BinaryBodyTooShort
+	// BinaryBodyTooLong: a body past 1 GiB (memcached 1.6.45's
+	// ITEM_SIZE_MAX_UPPER_LIMIT), whatever the opcode: StatusInvalid, then
+	// close.
+	BinaryBodyTooLong
 	// BinaryInvalid: the key is longer than KeyMaxLength, or the lengths
 	// break the opcode's rule (memcached's protocol_error): StatusInvalid,
 	// then close.
@@ -45,8 +49,8 @@ type BinaryRequest struct {
 	// BinaryIncomplete it is the number of bytes wanted before the request
 	// can be judged (BinaryHeaderLen while the header is not all in).
 	HeadLen int
-	// ValueLen is the body after the extras and key, as memcached's C int:
-	// negative for a body past 2 GiB. Set with BinaryOK.
+	// ValueLen is the body after the extras and key (at most
+	// BinaryBodyMax). Set with BinaryOK.
 	ValueLen int32
 
 	// The extras, decoded with BinaryOK.
@@ -57,13 +61,16 @@ type BinaryRequest struct {
 	Initial uint64 // incr/decr
 }
 
+// BinaryBodyMax is the longest body memcached 1.6.45 reads (1 GiB).
+const BinaryBodyMax = 1 << 30
+
 // ParseBinaryRequest judges the request at the start of buf and fills req
 // (all of it: nothing of an earlier request is left). It writes through a
 // pointer because a BinaryRequest returned by value costs a copy per
 // request on the server's hot path. Checks run in
 // memcached's order: a whole header; the magic byte; header, extras and
-// key all in buf; extras and key within the body; the key length; then the
-// opcode's own rule (binaryRules). Unless the verdict is BinaryIncomplete
+// key all in buf; extras and key within the body; the body at most
+// BinaryBodyMax; the key length; then the opcode's own rule (binaryRules). Unless the verdict is BinaryIncomplete
 // or BinaryBadMagic, Header, Op, Quiet, Extras, Key and HeadLen are set.
 //
 // A server that requires SASL authentication refuses unauthenticated
@@ -90,6 +97,9 @@ func ParseBinaryRequest(buf []byte, req *BinaryRequest) BinaryVerdict {
 	req.Op, req.Quiet = BinaryQuiet(h.Opcode)
 	if uint32(extlen+keylen) > h.BodyLen {
 		return BinaryBodyTooShort
+	}
+	if h.BodyLen > BinaryBodyMax {
+		return BinaryBodyTooLong
 	}
 	if keylen > KeyMaxLength {
 		return BinaryInvalid

@@ -52,7 +52,7 @@ func TestParseBinaryRequestLengths(t *testing.T) {
 			[]lens{{20, 0, 20}, {8, 3, 11}, {21, 3, 24}, {0, 3, 3}, {20, 3, 24}}},
 		{OpDecrement, OpDecrementQ, []lens{{20, 3, 23}},
 			[]lens{{20, 0, 20}, {8, 3, 11}, {21, 3, 24}, {0, 3, 3}, {20, 3, 24}}},
-		{OpSet, OpSetQ, []lens{{8, 3, 11}, {8, 3, 100}, {8, 250, 1 << 31}},
+		{OpSet, OpSetQ, []lens{{8, 3, 11}, {8, 3, 100}, {8, 250, 1 << 30}},
 			[]lens{{8, 0, 8}, {0, 3, 5}, {4, 3, 9}, {9, 3, 12}, {8, 251, 300}}},
 		{OpAdd, OpAddQ, []lens{{8, 3, 11}, {8, 3, 100}}, []lens{{8, 0, 8}, {0, 3, 5}, {20, 3, 23}}},
 		{OpReplace, OpReplaceQ, []lens{{8, 3, 11}, {8, 3, 100}}, []lens{{8, 0, 8}, {0, 3, 5}, {20, 3, 23}}},
@@ -123,7 +123,12 @@ func TestParseBinaryRequestVerdicts(t *testing.T) {
 		{"key too long, unknown opcode", binReq(0x1b, 0, 251, 251), BinaryInvalid, 275},
 		{"unknown opcode", binReq(0x1b, 2, 3, 100), BinaryUnknownCommand, 29},
 		{"unknown opcode 0xff", binReq(0xff, 0, 0, 0), BinaryUnknownCommand, 24},
-		{"unknown opcode, any lengths", binReq(0x30, 255, 250, 1<<32-1), BinaryUnknownCommand, 24 + 255 + 250},
+		{"unknown opcode, any lengths", binReq(0x30, 255, 250, 1<<30), BinaryUnknownCommand, 24 + 255 + 250},
+		// A body past 1 GiB, whatever the opcode (1.6.45), after the
+		// body-too-short check and before the key length.
+		{"unknown opcode, body past 1 GiB", binReq(0x30, 255, 250, 1<<32-1), BinaryBodyTooLong, 24 + 255 + 250},
+		{"set, body past 1 GiB", binReq(OpSet, 8, 3, 1<<30+1), BinaryBodyTooLong, 35},
+		{"key too long, body past 1 GiB", binReq(OpGet, 0, 251, 1<<31), BinaryBodyTooLong, 275},
 	}
 	for _, tc := range tests {
 		req, v := parse(tc.buf)
@@ -181,12 +186,15 @@ func TestParseBinaryRequestExtras(t *testing.T) {
 	}
 }
 
-// TestParseBinaryRequestValueLen: a body past 2 GiB is a negative length,
-// as memcached's int.
+// TestParseBinaryRequestValueLen: the longest body memcached 1.6.45 reads
+// (1 GiB) gives its value's length; a byte more is BinaryBodyTooLong.
 func TestParseBinaryRequestValueLen(t *testing.T) {
-	req, v := parse(binReq(OpSet, 8, 3, 1<<31+11))
-	if v != BinaryOK || req.ValueLen != -1<<31 {
+	req, v := parse(binReq(OpSet, 8, 3, BinaryBodyMax))
+	if v != BinaryOK || req.ValueLen != BinaryBodyMax-11 {
 		t.Errorf("verdict %d ValueLen %d", v, req.ValueLen)
+	}
+	if _, v := parse(binReq(OpSet, 8, 3, BinaryBodyMax+1)); v != BinaryBodyTooLong {
+		t.Errorf("body of 1 GiB + 1: verdict %d", v)
 	}
 }
 
@@ -207,6 +215,9 @@ func legacyVerdict(h BinaryHeader) BinaryVerdict {
 	extlen, keylen, bodylen := uint32(h.ExtLen), uint32(h.KeyLen), h.BodyLen
 	if keylen+extlen > bodylen {
 		return BinaryBodyTooShort
+	}
+	if bodylen > BinaryBodyMax {
+		return BinaryBodyTooLong
 	}
 	if keylen > KeyMaxLength {
 		return BinaryInvalid

@@ -57,6 +57,10 @@ echo "interop: $(memcached -V), memccapable at $(command -v memccapable)" >&2
 mkdir -p bin
 go build -o bin/gocached .
 export GOCACHED_BIN="$repo/bin/gocached"
+# The reference memcached: 1.6.45 (built once, cached), whose replies
+# gocached follows where they differ from Debian's 1.6.18.
+MEMCACHED_REF="$(bash scripts/mc145.sh)/memcached"
+export MEMCACHED_REF
 # prometheus/memcached_exporter for TestMemcachedExporter (built once, cached).
 MEMCACHED_EXPORTER="$(bash scripts/exporter.sh)"
 export MEMCACHED_EXPORTER

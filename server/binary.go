@@ -234,6 +234,8 @@ func (c *conn) binDispatch(req *protocol.BinaryRequest, v protocol.BinaryVerdict
 	switch {
 	case v == protocol.BinaryBodyTooShort:
 		status = protocol.StatusUnknown
+	case v == protocol.BinaryBodyTooLong:
+		status = protocol.StatusInvalid // 1.6.45, before the SASL check
 	case c.s.cfg.SASL && !b.authed && !binBeforeAuth(h.Opcode):
 		status = protocol.StatusAuthError
 	case v == protocol.BinaryInvalid:

@@ -39,12 +39,6 @@ func (c *conn) binStats(key []byte) {
 		s.writeSlabs(&w)
 	case string(key) == "sizes":
 		w.str("sizes_status", "disabled")
-	case string(key) == "sizes_disable":
-		// memcached answers this one with a single packet and no
-		// terminator.
-		w.str("sizes_status", "disabled")
-		c.out = w.b
-		return
 	default:
 		c.binError(protocol.StatusKeyNotFound, 0)
 		return

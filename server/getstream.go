@@ -79,6 +79,8 @@ func (c *conn) streamGet() bool {
 			c.out = append(c.out, protocol.Error...)
 		}
 	case gs.bad:
+		// A streamed line's noreply does not count (memcached 1.6.45
+		// looks for it among the tokens of a short line only).
 		c.out = append(c.out, protocol.ErrGetKeyTooLong...)
 	case gs.keys == 0:
 		c.out = append(c.out, protocol.ErrBadFormat...)

@@ -90,7 +90,7 @@ func textKind(cmd []byte) cmdKind {
 		return kindOther
 	}
 	switch string(cmd) {
-	case "get", "bget":
+	case "get":
 		return kindGet
 	case "gets":
 		return kindGets

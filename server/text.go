@@ -136,7 +136,7 @@ func (c *conn) dispatch(line []byte, n int) (action, bool) {
 		return c.cmdMeta(t, n)
 	}
 	switch string(cmd) {
-	case "get", "bget":
+	case "get":
 		return c.consumed(n, c.cmdGet(t, false, false))
 	case "gets":
 		return c.consumed(n, c.cmdGet(t, true, false))
@@ -264,7 +264,15 @@ func (c *conn) cmdGet(t *protocol.Tokens, withCAS, touch bool) action {
 	keys := 0
 	get := func(key []byte) bool {
 		if len(key) > protocol.KeyMaxLength {
-			c.out = append(c.dropReplies(start), protocol.ErrGetKeyTooLong...)
+			// When it is the first key of a get or gets, a last token of
+			// noreply silences the error line but not the CRLF memcached
+			// 1.6.45 sends after it (a later key's error is rescued from
+			// the keys before, noreply or not; gat and gats ignore it).
+			reply := protocol.ErrGetKeyTooLong
+			if keys == 0 && !touch && protocol.Noreply(t) {
+				reply = protocol.CRLF
+			}
+			c.out = append(c.dropReplies(start), reply...)
 			return false
 		}
 		if keys > 0 && c.udp != nil {

@@ -242,3 +242,25 @@ func TestHTTPRequestClosesConnection(t *testing.T) {
 		t.Fatal("HTTP request did not close the connection")
 	}
 }
+
+// TestGetKeyTooLongNoreply: a get line whose first key is over 250 bytes
+// and whose last token is noreply gets memcached 1.6.45's lone CRLF (the
+// error line silenced, the extra CRLF not); a later long key, or a line
+// long enough to be streamed, gets the whole error, as 1.6.45 does.
+func TestGetKeyTooLongNoreply(t *testing.T) {
+	s := testServer(t, nil)
+	c := dial(t, s)
+	long := strings.Repeat("q", 251)
+	for _, tc := range []struct{ req, want string }{
+		{"get " + long + " a noreply\r\n", "\r\n"},
+		{"get " + long + " a\r\n", "CLIENT_ERROR bad command line format\r\n\r\n"},
+		{"gets a " + long + " noreply\r\n", "CLIENT_ERROR bad command line format\r\n\r\n"},
+		{"get  " + long + "  noreply\r\n", "\r\n"},
+		{"gat 0 " + long + " noreply\r\n", "CLIENT_ERROR bad command line format\r\n\r\n"},
+		{"get " + strings.Repeat("k ", 5000) + long + " noreply\r\n", "CLIENT_ERROR bad command line format\r\n\r\n"},
+	} {
+		if got := c.reply(tc.req); got != tc.want {
+			t.Errorf("%.40q...: %q, want %q", tc.req, got, tc.want)
+		}
+	}
+}

@@ -330,7 +330,7 @@ func (c *conn) textCommandDone(act action) {
 		return
 	}
 	switch string(cmd) {
-	case "get", "gets", "gat", "gats", "bget":
+	case "get", "gets", "gat", "gats":
 		// Only once every key was looked up: the get marked its replies
 		// written (an error midway did not).
 		if c.written {

@@ -56,6 +56,8 @@ const (
 	flagTokenSent = 1 << 3 // meta: a win token was handed out (Z to others)
 	flagKeyBinary = 1 << 4 // meta: key was sent base64-encoded (b)
 
+	flagCASIn = 1 << 7 // its CAS came from the client (meta E), not the counter
+
 	// Bits 5-6: the item's read frequency, 0..freqMax (queues.go).
 	freqOne  = 1 << 5
 	freqMask = 3 << 5

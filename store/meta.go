@@ -137,7 +137,7 @@ func (s *Store) MetaGet(key []byte, o *MetaGetOptions, fn func(*Item, *MetaGetRe
 				continue
 			}
 			nit := s.fillSpare(spare, key, 0, 0, nil)
-			nit.setCAS(s.casFor(o.HasNewCAS, o.NewCAS))
+			s.setCASFor(nit, o.HasNewCAS, o.NewCAS)
 			s.link(sh, -1, h, spare, s.clock.Now())
 			l, spare, created = spare, slab.Nil, true
 		}
@@ -291,7 +291,7 @@ func (s *Store) MetaDelete(key []byte, o *MetaDeleteOptions) Result {
 			it.setExptime(o.Exptime)
 		}
 		it.setIflags(it.iflags()&^flagTokenSent | flagStale)
-		it.setCAS(s.casFor(o.HasNewCAS, o.NewCAS))
+		s.setCASFor(it, o.HasNewCAS, o.NewCAS)
 		return Deleted
 	}
 	if o.RemoveValue {
@@ -316,12 +316,12 @@ func (s *Store) emptyValue(sh *shard, slot int, l slab.Loc, it hdr, spare slab.L
 		exp = o.Exptime
 	}
 	nit := s.fillSpare(spare, key, o.Flags, exp, nil)
-	cas := it.cas()
+	nit.setIflags(nit.iflags() | it.iflags()&(flagKeyBinary|flagCASIn))
 	if o.HasNewCAS {
-		cas = o.NewCAS
+		s.setCASFor(nit, true, o.NewCAS)
+	} else {
+		nit.setCAS(it.cas())
 	}
-	nit.setCAS(cas)
-	nit.setIflags(nit.iflags() | it.iflags()&flagKeyBinary)
 	h := Hash(key)
 	s.unlinkOld(l)
 	s.link(sh, slot, h, spare, s.clock.Now())

@@ -66,6 +66,20 @@ func (s *Store) casFor(has bool, cas uint64) uint64 {
 	return s.nextCAS()
 }
 
+// setCASFor gives it its CAS, the client's (meta E) when has, else the
+// counter's, and returns it. A client's CAS is marked (flagCASIn): it says
+// nothing of when the item was stored (isFlushed). Shard lock held.
+func (s *Store) setCASFor(it hdr, has bool, cas uint64) uint64 {
+	cas = s.casFor(has, cas)
+	it.setCAS(cas)
+	if has {
+		it.setIflags(it.iflags() | flagCASIn)
+	} else {
+		it.setIflags(it.iflags() &^ flagCASIn)
+	}
+	return cas
+}
+
 // View is what a reader sees of an item. It and its slices are valid only
 // during the callback, which runs under the item's shard lock and must not
 // call back into the store.
@@ -238,8 +252,7 @@ func (s *Store) Store(r *Request) (Result, uint64, error) {
 	if r.KeyBinary {
 		it.setIflags(it.iflags() | flagKeyBinary)
 	}
-	cas := s.casFor(r.HasNewCAS, r.NewCAS)
-	it.setCAS(cas)
+	cas := s.setCASFor(it, r.HasNewCAS, r.NewCAS)
 	if old != slab.Nil {
 		s.unlinkOld(old)
 	}
@@ -337,8 +350,7 @@ func (s *Store) concat(r *Request) (Result, uint64, error) {
 			copy(v, r.Value)
 			copy(v[len(r.Value):], oh.value())
 		}
-		cas := s.casFor(r.HasNewCAS, r.NewCAS)
-		it.setCAS(cas)
+		cas := s.setCASFor(it, r.HasNewCAS, r.NewCAS)
 		now := s.clock.Now()
 		s.unlinkOld(cur)
 		s.link(sh, slot, h, l, now)

@@ -58,9 +58,12 @@ func (s *Store) isFlushed(it hdr, now uint32) bool {
 	if it.atime() <= ol {
 		return true
 	}
+	// Stored in the flush's second: before it when its CAS is older than
+	// the flush (a client's CAS, meta E, tells nothing: memcached 1.6.45
+	// judges by time alone).
 	oc := s.oldestCAS.Load()
 	cas := it.cas()
-	return oc != 0 && cas != 0 && cas < oc
+	return oc != 0 && cas != 0 && cas < oc && it.iflags()&flagCASIn == 0
 }
 
 // find looks key up (shard lock held), unlinking it if it is dead.

@@ -155,6 +155,10 @@ func New(o Options) (*Store, error) {
 		c.q[qMain] = queue{head: slab.Nil, tail: slab.Nil}
 		s.classes[i+1] = c
 	}
+	// memcached 1.6.45 hands out 2 as the first CAS of a fresh daemon (a
+	// CAS id is taken once at start); the clients of a drop-in see the
+	// same numbers.
+	s.casSeq.Store(1)
 	s.automoveLevel.Store(int32(o.SlabAutomove))
 	s.autoCrawlOff.Store(o.NoAutoCrawl)
 	per := (1 << o.HashPower) / o.Shards
