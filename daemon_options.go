@@ -211,7 +211,7 @@ var extendedOptions = map[string]extendedOption{
 	"lru_crawler_tocrawl": {apply: reported("lru_crawler_tocrawl", uintKB("lru_crawler_tocrawl", 1)),
 		help: "ignored: the reclaimer paces itself", ignored: true},
 	"lru_maintainer":    {apply: reported("lru_maintainer_thread", shows("yes")), help: noLRUStructure, ignored: true},
-	"no_lru_maintainer": {apply: reported("lru_maintainer_thread", shows("no")), help: "no effect: gocached's eviction (S3-FIFO per class) needs no maintainer thread"},
+	"no_lru_maintainer": {apply: reported("lru_maintainer_thread", shows("no")), help: "memcached's flat LRU of 1.4 (one queue per class, hits bump at most once a minute) in place of S3-FIFO, as memcached without its maintainer"},
 	"hot_lru_pct": {apply: reported("hot_lru_pct", intIn("hot_lru_pct", 1, 79, "hot_lru_pct must be > 1 and < 80")),
 		help: noLRUStructure, ignored: true},
 	"warm_lru_pct": {apply: reported("warm_lru_pct", intIn("warm_lru_pct", 1, 79, "warm_lru_pct must be > 1 and < 80")),

@@ -157,10 +157,14 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 		NoCAS:           cfg.NoCAS,
 		HashPower:       cfg.HashPower,
 		SlabAutomove:    cfg.automove(),
+		AutomoveWindow:  atoiSetting(cfg.Setting("slab_automove_window")),
 		Now:             cfg.now,
 		MemoryFile:      cfg.MemoryFile,
 		RestartProgress: restartProgress(log),
 		NoAutoCrawl:     cfg.Setting("lru_crawler") == "no",
+		// memcached without its LRU maintainer (no_modern, no_lru_maintainer)
+		// keeps the flat LRU of 1.4: so does gocached, in place of S3-FIFO.
+		FlatLRU: cfg.Reported["lru_maintainer_thread"] == "no", // explicit only: "no" is also the reported default
 	})
 	if err != nil {
 		return nil, err

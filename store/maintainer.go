@@ -15,6 +15,11 @@ func (s *Store) runMaintainer() {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	nextCrawl := time.Now().Add(s.opts.CrawlInterval)
+	window := s.opts.AutomoveWindow
+	if window <= 0 {
+		window = 10
+	}
+	samples := 0
 	for {
 		select {
 		case <-s.stop:
@@ -23,7 +28,9 @@ func (s *Store) runMaintainer() {
 			nextCrawl = s.crawlAndSchedule()
 		case <-t.C:
 			if s.automoveLevel.Load() > 0 && !s.opts.NoEvictions {
-				s.automove()
+				if samples++; samples > window {
+					s.automove()
+				}
 			}
 			if !s.autoCrawlOff.Load() && !time.Now().Before(nextCrawl) {
 				nextCrawl = s.crawlAndSchedule()

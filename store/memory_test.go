@@ -336,3 +336,35 @@ func TestEvictionS3FIFO(t *testing.T) {
 	}
 	checkInvariants(t, ts.Store)
 }
+
+// With FlatLRU (memcached's -o no_modern, no_lru_maintainer) eviction is
+// memcached 1.4's flat LRU: in store order whatever was read once, a hit
+// moving an item to the head only once bumpInterval has passed.
+func TestEvictionFlatLRU(t *testing.T) {
+	ts := newTestStore(t, Options{MemoryLimit: 1 << 20, FlatLRU: true})
+	const size = 1000
+	n := 0
+	for ; ts.Stats().Evictions == 0; n++ {
+		k := "a" + itoa(n)
+		ts.set(k, val(k, size))
+	}
+	// Read a1 now (too soon after its store to move it) and a2 a minute
+	// later (moves it to the head).
+	ts.mustGet("a1", val("a1", size))
+	ts.advance(bumpInterval)
+	ts.mustGet("a2", val("a2", size))
+	for i := 0; i < n/2; i++ {
+		k := "b" + itoa(i)
+		ts.set(k, val(k, size))
+	}
+	ts.mustMiss("a1") // read once, not bumped: gone in store order
+	ts.mustGet("a2", val("a2", size))
+	ts.mustMiss("a3")
+	ts.mustGet("a"+itoa(n-1), val("a"+itoa(n-1), size))
+	for _, cs := range ts.Stats().Classes {
+		if cs.MovesToMain != 0 || cs.MainItems != 0 {
+			t.Fatalf("class %d: moves_to_warm %d, %d items in the main queue with the flat LRU", cs.ID, cs.MovesToMain, cs.MainItems)
+		}
+	}
+	checkInvariants(t, ts.Store)
+}

@@ -162,7 +162,7 @@ func (s *Store) MetaGet(key []byte, o *MetaGetOptions, fn func(*Item, *MetaGetRe
 		}
 		if !o.NoBump && !o.ReplyFailed {
 			markHit(it)
-			s.bump(it, s.clock.Now())
+			s.bump(l, it, s.clock.Now())
 		}
 		sh.mu.Unlock()
 		if spare != slab.Nil {

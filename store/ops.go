@@ -151,7 +151,7 @@ func (s *Store) fetch(key []byte, touch bool, exptime uint32, fn func(*View)) bo
 		*v = View{}
 	}
 	markHit(it)
-	s.bump(it, s.clock.Now())
+	s.bump(l, it, s.clock.Now())
 	sh.mu.Unlock()
 	return true
 }
@@ -174,7 +174,7 @@ func (s *Store) Touch(key []byte, exptime uint32) Result {
 	it.setExptime(exptime)
 	// memcached's touch fetches with DO_UPDATE, which marks it fetched.
 	markHit(it)
-	s.bump(it, s.clock.Now())
+	s.bump(l, it, s.clock.Now())
 	return Touched
 }
 
@@ -219,7 +219,7 @@ func (s *Store) Store(r *Request) (Result, uint64, error) {
 	switch r.Mode {
 	case ModeAdd:
 		if old != slab.Nil {
-			s.bump(s.hdrAt(old), now)
+			s.bump(old, s.hdrAt(old), now)
 			s.freeBusy(l)
 			return NotStored, 0, nil
 		}
@@ -488,7 +488,7 @@ func (s *Store) Arith(r *ArithRequest, out *ArithResult) (Result, error) {
 			it.setCAS(out.CAS)
 			it.setExptime(exptime)
 			s.countArith(sh, it.cls(), r.Incr)
-			s.bump(it, s.clock.Now())
+			s.bump(l, it, s.clock.Now())
 			sh.mu.Unlock()
 			return Stored, nil
 		}

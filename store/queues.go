@@ -98,6 +98,18 @@ func (c *class) oldest() slab.Loc {
 // was last looked at, with one read less. False: it is to be evicted.
 func (c *class) requeue(s *Store, l slab.Loc, it hdr) bool {
 	f := it.iflags()
+	if s.opts.FlatLRU {
+		// memcached's flat LRU: an item read twice since it came (ACTIVE)
+		// gets one more turn, from the head.
+		if f&flagActive == 0 {
+			return false
+		}
+		c.remove(s, l, it)
+		it.setIflags(f &^ flagActive)
+		c.pushHead(s, qSmall, l, it)
+		c.st.rescued++
+		return true
+	}
 	if freqOf(f) == 0 {
 		return false
 	}

@@ -100,7 +100,7 @@ func (s *Store) link(sh *shard, slot int, h uint64, l slab.Loc, now uint32) {
 		sh.idx.insert(h, l)
 	}
 	q := qSmall
-	if slot < 0 && s.ghost.take(h) {
+	if slot < 0 && !s.opts.FlatLRU && s.ghost.take(h) {
 		q = qMain // evicted from the small queue lately: seen twice
 	}
 	c := s.classes[it.cls()]
@@ -207,9 +207,21 @@ func markHit(it hdr) {
 // bump records a hit's time in the item (for the ages of `stats items` and
 // the page mover), at most once per bumpInterval. Items do not move on a
 // hit: the queues are FIFO, so a read takes no class lock.
-func (s *Store) bump(it hdr, now uint32) {
+func (s *Store) bump(l slab.Loc, it hdr, now uint32) {
 	if it.atime()+bumpInterval > now {
 		return
 	}
+	if !s.opts.FlatLRU {
+		it.setAtime(now)
+		return
+	}
+	// memcached's flat LRU: to the head of its queue.
+	c := s.classes[it.cls()]
+	c.mu.Lock()
+	if it.linked() {
+		c.remove(s, l, it)
+		c.pushHead(s, qSmall, l, it)
+	}
 	it.setAtime(now)
+	c.mu.Unlock()
 }

@@ -35,8 +35,13 @@ type Options struct {
 	NoCAS        bool    // -C
 	HashPower    int     // initial index size is 2^HashPower slots
 	SlabAutomove int     // 0 off, 1 background balancing, 2 on every eviction
-	Shards       int     // power of two; default 128
-	Now          func() time.Time
+	// AutomoveWindow (slab_automove_window, default 10) is how many
+	// once-a-second samples the background balancing takes before its
+	// first move, as memcached's slab_automove waits for its window to
+	// fill once.
+	AutomoveWindow int
+	Shards         int // power of two; default 128
+	Now            func() time.Time
 	// CrawlInterval is how often the reclaimer sweeps for expired items;
 	// 0 means 10s, negative disables the background goroutines.
 	CrawlInterval time.Duration
@@ -50,6 +55,11 @@ type Options struct {
 	// interval nor right after flush_all, so dead items stay until read
 	// (get_flushed, get_expired) or an explicit Crawl (lru_crawler crawl).
 	NoAutoCrawl bool
+	// FlatLRU is memcached's LRU without its segments (-o no_modern, or no
+	// LRU maintainer): one queue per class in store order, a hit moving
+	// the item to the head at most once per bumpInterval, an item read
+	// twice since it came kept once at the tail; no S3-FIFO (queues.go).
+	FlatLRU bool
 }
 
 // Errors returned by storage operations that are not a stored/not-stored
