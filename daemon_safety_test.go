@@ -377,6 +377,16 @@ func TestDropPrivileges(t *testing.T) {
 			c, exited := startChild(t, tc.args...)
 			if tc.uid == "" {
 				if !exited {
+					// The port may have answered for another process that
+					// took it meanwhile: the daemon must still exit.
+					select {
+					case err := <-c.done:
+						c.done <- err
+						exited = true
+					case <-time.After(5 * time.Second):
+					}
+				}
+				if !exited {
 					c.stop(t)
 					t.Fatal("started")
 				}
