@@ -438,8 +438,7 @@ func (s *Store) Arith(r *ArithRequest, out *ArithResult) (Result, error) {
 				continue
 			}
 			nit := s.fillSpare(spare, key, 0, r.Exptime, digits)
-			out.CAS = s.casFor(r.HasNewCAS, r.NewCAS)
-			nit.setCAS(out.CAS)
+			out.CAS = s.setCASFor(nit, r.HasNewCAS, r.NewCAS)
 			s.link(sh, -1, h, spare, s.clock.Now())
 			spare = slab.Nil
 			sh.mu.Unlock()
@@ -484,8 +483,7 @@ func (s *Store) Arith(r *ArithRequest, out *ArithResult) (Result, error) {
 			for i := len(digits); i < len(v); i++ {
 				v[i] = ' '
 			}
-			out.CAS = s.casFor(r.HasNewCAS, r.NewCAS)
-			it.setCAS(out.CAS)
+			out.CAS = s.setCASFor(it, r.HasNewCAS, r.NewCAS)
 			it.setExptime(exptime)
 			s.countArith(sh, it.cls(), r.Incr)
 			s.bump(l, it, s.clock.Now())
@@ -503,8 +501,7 @@ func (s *Store) Arith(r *ArithRequest, out *ArithResult) (Result, error) {
 		// which is the old one when the number outgrew it: the new item
 		// keeps the old TTL.
 		nit := s.fillSpare(spare, key, it.flags(), out.OldExptime, digits)
-		out.CAS = s.casFor(r.HasNewCAS, r.NewCAS)
-		nit.setCAS(out.CAS)
+		out.CAS = s.setCASFor(nit, r.HasNewCAS, r.NewCAS)
 		s.countArith(sh, it.cls(), r.Incr)
 		s.unlinkOld(l)
 		s.link(sh, slot, h, spare, s.clock.Now())
