@@ -299,11 +299,7 @@ func TestCrawlFreesExpired(t *testing.T) {
 func TestEvictionS3FIFO(t *testing.T) {
 	ts := newTestStore(t, Options{MemoryLimit: 1 << 20})
 	const size = 1000
-	n := 0
-	for ; ts.Stats().Evictions == 0; n++ {
-		k := "a" + itoa(n)
-		ts.set(k, val(k, size))
-	}
+	n := fillUntilEviction(ts, size)
 	// n-1 items fit; a0 was the first evicted. Read a1 once.
 	ts.mustGet("a1", val("a1", size))
 	for i := 0; i < n/2; i++ {
@@ -343,11 +339,7 @@ func TestEvictionS3FIFO(t *testing.T) {
 func TestEvictionFlatLRU(t *testing.T) {
 	ts := newTestStore(t, Options{MemoryLimit: 1 << 20, FlatLRU: true})
 	const size = 1000
-	n := 0
-	for ; ts.Stats().Evictions == 0; n++ {
-		k := "a" + itoa(n)
-		ts.set(k, val(k, size))
-	}
+	n := fillUntilEviction(ts, size)
 	// Read a1 now (too soon after its store to move it) and a2 a minute
 	// later (moves it to the head).
 	ts.mustGet("a1", val("a1", size))
@@ -367,4 +359,15 @@ func TestEvictionFlatLRU(t *testing.T) {
 		}
 	}
 	checkInvariants(t, ts.Store)
+}
+
+// fillUntilEviction stores a0, a1, ... of size bytes until the first
+// eviction and returns how many were stored.
+func fillUntilEviction(ts *testStore, size int) int {
+	n := 0
+	for ; ts.Stats().Evictions == 0; n++ {
+		k := "a" + itoa(n)
+		ts.set(k, val(k, size))
+	}
+	return n
 }

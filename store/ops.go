@@ -57,26 +57,17 @@ type Request struct {
 	Len int
 }
 
-// casFor is the CAS a changed item gets: the client's (meta E) or the next
-// unique.
-func (s *Store) casFor(has bool, cas uint64) uint64 {
-	if has {
-		return cas
-	}
-	return s.nextCAS()
-}
-
 // setCASFor gives it its CAS, the client's (meta E) when has, else the
 // counter's, and returns it. A client's CAS is marked (flagCASIn): it says
 // nothing of when the item was stored (isFlushed). Shard lock held.
 func (s *Store) setCASFor(it hdr, has bool, cas uint64) uint64 {
-	cas = s.casFor(has, cas)
-	it.setCAS(cas)
 	if has {
 		it.setIflags(it.iflags() | flagCASIn)
 	} else {
+		cas = s.nextCAS()
 		it.setIflags(it.iflags() &^ flagCASIn)
 	}
+	it.setCAS(cas)
 	return cas
 }
 
