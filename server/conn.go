@@ -267,7 +267,8 @@ func (c *conn) loop() (parked bool) {
 				return false
 			}
 			if c.watchStreams != 0 && c.watching == nil {
-				// The OK is out: from now on the watcher writes.
+				// The replies before are out: from now on the watcher
+				// writes, its OK first.
 				if c.watching = c.s.watch.add(c.nc, c.watchStreams); c.watching == nil {
 					return false
 				}

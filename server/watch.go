@@ -55,15 +55,16 @@ func (h *watchHub) count() int {
 	return len(h.ws)
 }
 
-// add starts a watcher on nc, which has had its OK; false when there are
-// maxWatchers already.
+// add starts a watcher on nc, nil when there are maxWatchers already. As
+// memcached's logger_add_watcher, its OK is the first thing it writes, so
+// a client that has read the OK sees every event after it.
 func (h *watchHub) add(nc net.Conn, streams uint32) *watcher {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.ws) >= maxWatchers {
 		return nil
 	}
-	w := &watcher{hub: h, nc: nc, streams: streams}
+	w := &watcher{hub: h, nc: nc, streams: streams, buf: append([]byte(nil), protocol.OK...)}
 	w.wake = sync.NewCond(&w.mu)
 	h.ws = append(h.ws, w)
 	h.recount()
@@ -266,8 +267,7 @@ func (c *conn) cmdWatch(t *protocol.Tokens) action {
 		c.out = append(c.out, "WATCHER_TOO_MANY log watcher limit reached\r\n"...)
 		return actMore
 	}
-	c.out = append(c.out, protocol.OK...)
-	c.watchStreams = streams
+	c.watchStreams = streams // the watcher writes the OK (watchHub.add)
 	return actMore
 }
 

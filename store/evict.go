@@ -91,15 +91,16 @@ func (s *Store) evictTail(c *class, l slab.Loc, h uint64, onlyDead, rescue bool)
 	return true
 }
 
-// freeIfAt frees the item at l if the index still points there; dead items
-// only when onlyDead.
-func (s *Store) freeIfAt(l slab.Loc, h uint64, onlyDead bool, why reason) {
+// freeIfAt frees the item at l if the index still points there and dead
+// (nil: any item) picks it. A page move that finds the item dead anyway
+// counts it reclaimed, not evicted.
+func (s *Store) freeIfAt(l slab.Loc, h uint64, dead func(it hdr, now uint32) bool, why reason) {
 	sh := s.shardOf(h)
 	sh.mu.Lock()
 	if slot := sh.idx.findLoc(h, l); slot >= 0 {
-		ok, _ := s.live(s.hdrAt(l), s.clock.Now())
-		if !ok || !onlyDead {
-			if !ok && why == reasonMove {
+		it, now := s.hdrAt(l), s.clock.Now()
+		if dead == nil || dead(it, now) {
+			if ok, _ := s.live(it, now); !ok && why == reasonMove {
 				why = reasonReclaim
 			}
 			s.unlink(sh, slot, l, why)
@@ -200,7 +201,7 @@ func (s *Store) movePageLocked(src, dst *class) bool {
 		}
 		src.mu.Unlock()
 		for _, v := range s.moveBuf {
-			s.freeIfAt(v.loc, v.hash, false, reasonMove)
+			s.freeIfAt(v.loc, v.hash, nil, reasonMove)
 		}
 		if len(s.moveBuf) == 0 {
 			// Chunks in flight (allocated, not yet linked) finish soon.

@@ -88,7 +88,7 @@ func TestFlushAll(t *testing.T) {
 	start := testStart.Unix()
 	type op struct {
 		at    int    // seconds since the test started (the clock only moves forward)
-		do    string // "set", "flush", "get", "miss"
+		do    string // "set", "setE" (a client's CAS, meta E), "flush", "get", "miss"
 		key   string
 		delay int64 // flush_all argument
 	}
@@ -107,6 +107,23 @@ func TestFlushAll(t *testing.T) {
 			{at: 1, do: "get", key: "c"},
 			{at: 100, do: "get", key: "c"},
 			{at: 100, do: "miss", key: "a"},
+		}},
+		// A client's CAS says nothing of when: the flush frees what is
+		// there at once, as memcached 1.6.45 frees its second's items.
+		{"immediate, client CAS", false, []op{
+			{at: 0, do: "setE", key: "a"},
+			{at: 1, do: "setE", key: "b"},
+			{at: 1, do: "set", key: "c"},
+			{at: 1, do: "flush"},
+			{at: 1, do: "miss", key: "a"},
+			{at: 1, do: "miss", key: "b"},
+			{at: 1, do: "miss", key: "c"},
+			{at: 1, do: "setE", key: "d"},
+			{at: 1, do: "get", key: "d"},
+			{at: 2, do: "flush"},
+			{at: 2, do: "miss", key: "d"},
+			{at: 2, do: "setE", key: "e"},
+			{at: 100, do: "get", key: "e"},
 		}},
 		{"immediate, negative delay", false, []op{
 			{at: 0, do: "set", key: "a"},
@@ -186,6 +203,11 @@ func TestFlushAll(t *testing.T) {
 				switch o.do {
 				case "set":
 					ts.set(o.key, "v-"+o.key)
+				case "setE":
+					r := &Request{Mode: ModeSet, Key: []byte(o.key), Value: []byte("v"), HasNewCAS: true, NewCAS: 1}
+					if res, _, err := ts.Store.Store(r); err != nil || res != Stored {
+						t.Fatalf("op %d: set %q with a client CAS: %v, %v", i, o.key, res, err)
+					}
 				case "flush":
 					ts.FlushAll(o.delay)
 					flushes++

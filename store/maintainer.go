@@ -54,7 +54,20 @@ func (s *Store) Crawl() {
 	s.global.crawlerRun.Store(true)
 	defer s.global.crawlerRun.Store(false)
 	s.global.crawlerStarts.Add(1)
-	var dead []victim
+	checked := s.sweep(func(it hdr, now uint32) bool {
+		exp := it.exptime()
+		return (exp != 0 && exp <= now) || s.isFlushed(it, now)
+	}, reasonCrawl)
+	s.global.itemsChecked.Add(uint64(checked))
+}
+
+// sweep walks every class page by page and frees each linked item that
+// dead picks (asked again under the item's shard lock, so an item changed
+// meanwhile is judged as it is then). It returns how many items it looked
+// at, and stops early when the store closes.
+func (s *Store) sweep(dead func(it hdr, now uint32) bool, why reason) int {
+	var doomed []victim
+	checked := 0
 	for _, c := range s.classes[1:] {
 		c.mu.Lock()
 		pages := append([]uint32(nil), c.sc.PageList()...)
@@ -62,12 +75,11 @@ func (s *Store) Crawl() {
 		for _, page := range pages {
 			select {
 			case <-s.stop:
-				return
+				return checked
 			default:
 			}
-			dead = dead[:0]
+			doomed = doomed[:0]
 			now := s.clock.Now()
-			checked := 0
 			c.mu.Lock()
 			if !c.owns(page) {
 				c.mu.Unlock()
@@ -80,17 +92,17 @@ func (s *Store) Crawl() {
 					continue
 				}
 				checked++
-				if exp := it.exptime(); (exp != 0 && exp <= now) || s.isFlushed(it, now) {
-					dead = append(dead, victim{l, s.hashAt(l)})
+				if dead(it, now) {
+					doomed = append(doomed, victim{l, s.hashAt(l)})
 				}
 			}
 			c.mu.Unlock()
-			s.global.itemsChecked.Add(uint64(checked))
-			for _, v := range dead {
-				s.freeIfAt(v.loc, v.hash, true, reasonCrawl)
+			for _, v := range doomed {
+				s.freeIfAt(v.loc, v.hash, dead, why)
 			}
 		}
 	}
+	return checked
 }
 
 // owns reports whether page belongs to the class (class lock held).

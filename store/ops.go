@@ -59,9 +59,12 @@ type Request struct {
 
 // setCASFor gives it its CAS, the client's (meta E) when has, else the
 // counter's, and returns it. A client's CAS is marked (flagCASIn): it says
-// nothing of when the item was stored (isFlushed). Shard lock held.
+// nothing of when the item was stored (isFlushed, FlushAll). Shard lock held.
 func (s *Store) setCASFor(it hdr, has bool, cas uint64) uint64 {
 	if has {
+		if !s.clientCAS.Load() {
+			s.clientCAS.Store(true)
+		}
 		it.setIflags(it.iflags() | flagCASIn)
 	} else {
 		cas = s.nextCAS()
@@ -559,6 +562,14 @@ func (s *Store) FlushAll(exptime int64) {
 			s.oldestCAS.Store(s.casSeq.Add(1))
 		}
 		s.oldestLive.Store(ol)
+		if ol <= now && s.clientCAS.Load() {
+			// An item with a client's CAS touched since ol cannot be
+			// placed before or after this flush lazily: free them now, as
+			// memcached 1.6.45 frees every item of the flush's second.
+			s.sweep(func(it hdr, _ uint32) bool {
+				return it.iflags()&flagCASIn != 0 && it.atime() >= ol
+			}, reasonDelete)
+		}
 	}
 	if s.autoCrawlOff.Load() {
 		return

@@ -250,6 +250,9 @@ func (s *Store) rebuild(m *restartMeta) {
 						c.st.totalItems++ // as memcached's do_item_link_fixup
 						c.st.bytes += int64(full.total())
 						maxCAS = max(maxCAS, it.cas())
+						if it.iflags()&flagCASIn != 0 {
+							s.clientCAS.Store(true)
+						}
 						continue
 					}
 					r.Dropped++ // a second copy of a key: memory is not what was saved

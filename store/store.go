@@ -92,6 +92,7 @@ type Store struct {
 	flushMu    sync.Mutex
 	oldestLive atomic.Uint32
 	oldestCAS  atomic.Uint64
+	clientCAS  atomic.Bool // an item has had a client's CAS (meta E): FlushAll sweeps
 
 	global globalStats
 
