@@ -1,5 +1,7 @@
 package protocol
 
+import "bytes"
+
 // The classic text commands' line grammar, as memcached 1.6's
 // proto_text.c checks it: the token count first (ERROR), then noreply,
 // then the key length and each number (CLIENT_ERROR). Each parser takes
@@ -180,15 +182,24 @@ func ParseShutdown(t *Tokens) (mode string, errLine []byte) {
 	return "", ErrShutdownMode
 }
 
+// Limits of memcached's ascii authentication: a line shorter than
+// AuthLineMin (before its LF) closes the connection; a token longer than
+// AuthTokenMax gets "CLIENT_ERROR auth token too long".
+const (
+	AuthLineMin  = 6     // memcached's MIN_AUTH_REQ_LEN
+	AuthTokenMax = 16384 // memcached's MAX_AUTH_REQ_LEN
+)
+
 // ParseAuthSetLine parses the line that starts memcached's ascii
 // authentication (-Y), "set <key> <flags> <exptime> <bytes>" (the rest is
 // ignored), into the length of its data block, CRLF included. ok is false
 // for any other line, which memcached answers "CLIENT_ERROR
-// unauthenticated". The line keeps its CR, as memcached leaves it.
+// unauthenticated". The line keeps its CR, as memcached leaves it; as
+// memcached's, the check is that the line starts with "set".
 func ParseAuthSetLine(line []byte) (blockLen int64, ok bool) {
 	var t Tokens
 	t.Tokenize(line)
-	if t.N < 5 || string(t.T[0]) != "set" {
+	if t.N < 5 || !bytes.HasPrefix(line, []byte("set")) {
 		return 0, false
 	}
 	size, ok := ParseUint32(t.T[4])

@@ -287,7 +287,7 @@ func TestParseAuthSetLine(t *testing.T) {
 		ok   bool
 	}{
 		{"set k 0 0 11", 13, true}, {"set k 0 0 11\r", 13, true}, {"set k 0 0 11 noreply", 13, true},
-		{"set k 0 0", 0, false}, {"get k", 0, false}, {"set k 0 0 x", 0, false}, {"", 0, false},
+		{"set k 0 0", 0, false}, {"get k", 0, false}, {"settle k 0 0 1", 3, true}, {" set k 0 0 1", 0, false}, {"set k 0 0 x", 0, false}, {"", 0, false},
 	} {
 		n, ok := ParseAuthSetLine([]byte(tc.line))
 		if ok != tc.ok || (ok && n != tc.n) {

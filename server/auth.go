@@ -9,25 +9,35 @@ import (
 // processAuth is memcached's ascii authentication (-Y): until a connection
 // has sent "set <key> <flags> <exptime> <bytes>" with "user password" as
 // its data, every line gets CLIENT_ERROR unauthenticated.
+//
+// memcached answers these lines in one response object that each answer
+// resets, so of the answers to one read only the last is sent: authReply
+// does the same.
 func (c *conn) processAuth() action {
 	for !c.authed {
 		buf := c.rbuf[c.r:c.w]
 		if c.authLen == 0 {
+			if len(buf) < 3 {
+				return actMore // memcached waits for 3 bytes before it looks
+			}
 			i := bytes.IndexByte(buf, '\n')
-			if i < 0 {
-				if len(buf) > protocol.LineLimit {
-					return actClose
-				}
+			if i < 0 && len(buf) <= protocol.LineLimit {
 				return actMore
+			}
+			if i < 0 || i < protocol.AuthLineMin {
+				// memcached closes without writing what is pending.
+				c.out = c.out[:0]
+				return actClose
 			}
 			c.r += i + 1
 			size, ok := protocol.ParseAuthSetLine(buf[:i])
 			if !ok {
-				c.out = append(c.out, "CLIENT_ERROR unauthenticated\r\n"...)
+				c.authReply("CLIENT_ERROR unauthenticated\r\n")
 				continue
 			}
-			if size > bufSize {
-				return actClose // memcached's read buffer could never hold it
+			if size-2 > protocol.AuthTokenMax {
+				c.authReply("CLIENT_ERROR auth token too long\r\n")
+				continue
 			}
 			c.authLen = int(size)
 			continue
@@ -39,23 +49,27 @@ func (c *conn) processAuth() action {
 		}
 		c.authLen, c.need = 0, 0
 		if !bytes.HasSuffix(data, protocol.CRLF) {
-			c.out = append(c.out, "CLIENT_ERROR bad command line termination\r\n"...)
+			c.authReply("CLIENT_ERROR bad command line termination\r\n")
 			continue
 		}
-		var t protocol.Tokens
-		t.Tokenize(data[:len(data)-2])
-		if t.N < 2 {
-			c.out = append(c.out, "CLIENT_ERROR bad authentication token format\r\n"...)
+		// memcached splits at the first space: the password is the rest,
+		// spaces and all.
+		user, pass, ok := bytes.Cut(data[:len(data)-2], []byte{' '})
+		if !ok {
+			c.authReply("CLIENT_ERROR bad authentication token format\r\n")
 			continue
 		}
 		c.s.stats.authCmds.Add(1)
-		if c.s.asciiAuth.Load().check(t.T[0], t.T[1]) {
+		if c.s.asciiAuth.Load().check(user, pass) {
 			c.authed = true
-			c.out = append(c.out, protocol.Stored...)
+			c.authReply(string(protocol.Stored))
 		} else {
 			c.s.stats.authErrors.Add(1)
-			c.out = append(c.out, "CLIENT_ERROR authentication failure\r\n"...)
+			c.authReply("CLIENT_ERROR authentication failure\r\n")
 		}
 	}
 	return actMore
 }
+
+// authReply replaces what is pending with reply (see processAuth).
+func (c *conn) authReply(reply string) { c.out = append(c.out[:0], reply...) }
