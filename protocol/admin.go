@@ -209,3 +209,28 @@ func isUnreserved(b byte) bool {
 	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' ||
 		b == '-' || b == '.' || b == '_' || b == '~'
 }
+
+// cache_memlimit replies (memcached 1.6.45's process_memlimit_command).
+var (
+	MemlimitTooSmall  = []byte("MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n")
+	MemlimitNotBytes  = []byte("MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n")
+	MemlimitAdjustErr = []byte("MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n")
+)
+
+// ParseMemlimit parses "cache_memlimit <megabytes> ..." as memcached
+// 1.6.45: the size is a 32-bit number (else ERROR), at least 8 and at
+// most 1000000000 (its replies say why not); tokens past it are ignored
+// but a last noreply, which silences the reply.
+func ParseMemlimit(t *Tokens) (mb uint32, noreplyOn bool, errLine []byte) {
+	noreplyOn = Noreply(t)
+	v, ok := TokUint64(tokenAt(t, 1))
+	switch {
+	case !ok || t.N < 2 || v > 1<<32-1:
+		return 0, noreplyOn, Error
+	case v < 8:
+		return 0, noreplyOn, MemlimitTooSmall
+	case v > 1000000000:
+		return 0, noreplyOn, MemlimitNotBytes
+	}
+	return uint32(v), noreplyOn, nil
+}

@@ -166,3 +166,30 @@ func TestParseWatch(t *testing.T) {
 		t.Errorf("log head: %q", got)
 	}
 }
+
+func TestParseMemlimit(t *testing.T) {
+	for _, tc := range []struct {
+		line    string
+		mb      uint32
+		noreply bool
+		err     []byte
+	}{
+		{"cache_memlimit 8", 8, false, nil},
+		{"cache_memlimit 1000000000", 1000000000, false, nil},
+		{"cache_memlimit 64 noreply", 64, true, nil},
+		{"cache_memlimit 8 x y", 8, false, nil},
+		{"cache_memlimit", 0, false, Error},
+		{"cache_memlimit abc", 0, false, Error},
+		{"cache_memlimit -1", 0, false, Error},
+		{"cache_memlimit 8k", 0, false, Error},
+		{"cache_memlimit 4294967296", 0, false, Error},
+		{"cache_memlimit 7", 0, false, MemlimitTooSmall},
+		{"cache_memlimit 0 noreply", 0, true, MemlimitTooSmall},
+		{"cache_memlimit 1000000001", 0, false, MemlimitNotBytes},
+	} {
+		mb, nr, err := ParseMemlimit(tok(tc.line))
+		if mb != tc.mb || nr != tc.noreply || !bytes.Equal(err, tc.err) {
+			t.Errorf("ParseMemlimit(%q) = %d, %v, %q", tc.line, mb, nr, err)
+		}
+	}
+}

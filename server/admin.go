@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/gocached/gocached/protocol"
 	"github.com/gocached/gocached/store"
+	"go.uber.org/zap"
 )
 
 var reassignReplies = map[store.ReassignResult]string{
@@ -28,6 +29,25 @@ func (c *conn) cmdSlabs(t *protocol.Tokens) action {
 	default:
 		c.s.automove.Store(int32(sl.Level))
 		c.s.store.SetAutomove(int(sl.Level))
+		c.reply(protocol.OK)
+	}
+	return actMore
+}
+
+// cmdMemlimit is cache_memlimit <megabytes>: item memory grows at once
+// and shrinks in the background, pages given back to the system
+// (store.SetMemoryLimit); refused, as memcached refuses it for its
+// preallocated memory, when item memory is a memory file (-e).
+func (c *conn) cmdMemlimit(t *protocol.Tokens) action {
+	mb, noreply, errLine := protocol.ParseMemlimit(t)
+	c.noreply = noreply
+	switch {
+	case errLine != nil:
+		c.reply(errLine)
+	case !c.s.store.SetMemoryLimit(int64(mb) << 20):
+		c.reply(protocol.MemlimitAdjustErr)
+	default:
+		c.s.log.Info("maxbytes adjusted", zap.Uint32("megabytes", mb))
 		c.reply(protocol.OK)
 	}
 	return actMore

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -114,4 +116,31 @@ func TestLRUCrawler(t *testing.T) {
 	if got := c.reply("lru_crawler metadump all\r\n"); got != want {
 		t.Errorf("metadump: %q, want %q", got, want)
 	}
+}
+
+// TestCacheMemlimit: cache_memlimit's replies as memcached 1.6.45's, the
+// new limit in stats and stats settings, and the refusal for a memory file
+// (-e), whose mapping is fixed.
+func TestCacheMemlimit(t *testing.T) {
+	s := testServer(t, nil)
+	c := dial(t, s)
+	runText(t, c, []textStep{
+		{"cache_memlimit\n", "ERROR\n"},
+		{"cache_memlimit x\n", "ERROR\n"},
+		{"cache_memlimit 7\n", "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\n"},
+		{"cache_memlimit 1000000001\n", "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\n"},
+		{"cache_memlimit 1000000000\n", "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\n"}, // past 32 GiB
+		{"cache_memlimit 24 noreply\ncache_memlimit 32\n", "OK\n"},
+	})
+	if got := c.reply("stats\r\n"); !strings.Contains(got, "STAT limit_maxbytes 33554432\r\n") {
+		t.Errorf("stats after cache_memlimit 32:\n%s", got)
+	}
+	if got := c.reply("stats settings\r\n"); !strings.Contains(got, "STAT maxbytes 33554432\r\n") {
+		t.Errorf("stats settings after cache_memlimit 32:\n%s", got)
+	}
+	file := filepath.Join(t.TempDir(), "mem")
+	ef := testServer(t, func(c *Config) { c.MemoryFile = file })
+	runText(t, dial(t, ef), []textStep{
+		{"cache_memlimit 32\n", "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\n"},
+	})
 }

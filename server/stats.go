@@ -286,7 +286,7 @@ func (s *Server) maintainerStats() bool {
 // writeSettings is `stats settings`, memcached 1.6.18's fields in order.
 func (s *Server) writeSettings(w *statWriter) {
 	cfg := &s.cfg
-	w.i("maxbytes", int64(cfg.MemoryLimitMB)<<20)
+	w.i("maxbytes", s.store.MemoryLimit())
 	w.i("maxconns", int64(cfg.MaxConns))
 	w.i("tcpport", int64(cfg.Port))
 	w.i("udpport", int64(cfg.UDPPort))

@@ -15,6 +15,9 @@ const Nil Loc = ^Loc(0)
 // MaxArenaBytes is the largest arena a Loc can address.
 const MaxArenaBytes = int64(1) << 35 // 32 GiB
 
+// maxSlots bounds the page table (MaxArenaBytes of 1 MB pages).
+const maxSlots = 1 << 15
+
 // Arena is the page pool: up to Limit pages of PageSize bytes, allocated on
 // first use and handed to classes. It has its own leaf lock.
 type Arena struct {
@@ -22,10 +25,16 @@ type Arena struct {
 	pageShift uint
 	pageMask  int
 
-	mu        sync.Mutex
-	pages     [][]byte // fixed length = limit + MaxClasses; nil until allocated
+	mu sync.Mutex
+	// pages has a fixed length (every page a Loc can address, or a memory
+	// file's pages), so Chunk reads it without the lock; a slot is nil
+	// until its page is allocated, and again once SetLimit's shrink has
+	// released it.
+	pages     [][]byte
 	limit     int
-	allocated int
+	allocated int      // pages mapped now
+	next      int      // slots below next have been used; holes lists the released ones
+	holes     []uint32 // released slots, taken again before next
 	pool      []uint32 // allocated pages owned by no class
 	over      int      // most pages past limit (TakeFirstPage), at most MaxClasses
 	file      *memFile // the memory file every page is mapped from, or nil
@@ -47,15 +56,59 @@ func NewArena(limitBytes int64, pageSize int) (*Arena, error) {
 	if limitBytes > MaxArenaBytes-int64(MaxClasses+1)*int64(pageSize) {
 		return nil, errors.New("slab: memory limit above 32 GiB is not supported")
 	}
-	n := int(limitBytes / int64(pageSize))
-	if n < 1 {
-		n = 1
-	}
+	n := limitPages(limitBytes, pageSize)
 	shift := uint(0)
 	for 1<<shift < pageSize {
 		shift++
 	}
-	return &Arena{pageSize: pageSize, pageShift: shift, pageMask: pageSize - 1, pages: make([][]byte, n+MaxClasses), limit: n, over: MaxClasses}, nil
+	// Every slot a Loc can address, SetLimit may grow the arena up to it
+	// (32 GiB of the store's 1 MB pages; fewer for the small pages of
+	// tests).
+	slots := max(min(int(MaxArenaBytes/int64(pageSize)), maxSlots), n+MaxClasses)
+	return &Arena{pageSize: pageSize, pageShift: shift, pageMask: pageSize - 1, pages: make([][]byte, slots), limit: n, over: MaxClasses}, nil
+}
+
+// limitPages is limitBytes in whole pages, at least one.
+func limitPages(limitBytes int64, pageSize int) int {
+	return max(int(limitBytes/int64(pageSize)), 1)
+}
+
+// SetLimit changes the limit at run time (memcached's cache_memlimit):
+// growing lets classes take more pages; shrinking unmaps pooled pages,
+// and every page given back (ReturnPage) while more are allocated than
+// the new limit, until the arena is back under it. It fails for a memory
+// file's arena, whose mapping is fixed (memcached refuses too, for its
+// preallocated and restartable memory), and past what a Loc can address.
+func (a *Arena) SetLimit(limitBytes int64) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := limitPages(limitBytes, a.pageSize)
+	if a.file != nil || n+MaxClasses > len(a.pages) {
+		return false
+	}
+	a.limit = n
+	for len(a.pool) > 0 && a.allocated > a.limit {
+		a.release(a.pool[len(a.pool)-1])
+		a.pool = a.pool[:len(a.pool)-1]
+	}
+	return true
+}
+
+// OverLimit is how many more pages are allocated than the limit: what a
+// shrink still has to give back (first pages of classes granted past the
+// limit count too).
+func (a *Arena) OverLimit() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return max(a.allocated-a.limit, 0)
+}
+
+// release unmaps an allocated page that no class owns (a.mu held).
+func (a *Arena) release(page uint32) {
+	freePage(a.pages[page])
+	a.pages[page] = nil
+	a.allocated--
+	a.holes = append(a.holes, page)
 }
 
 // SetClasses bounds the pages TakeFirstPage may allocate past the limit
@@ -118,7 +171,12 @@ func (a *Arena) take(first bool) (page uint32, ok bool) {
 	if a.allocated >= limit {
 		return 0, false
 	}
-	page = uint32(a.allocated)
+	fromHole := len(a.holes) > 0
+	if fromHole {
+		page = a.holes[len(a.holes)-1]
+	} else {
+		page = uint32(a.next)
+	}
 	if a.pages[page] == nil { // a file arena's pages are all mapped already
 		p, err := newPage(a.pageSize)
 		if err != nil {
@@ -126,14 +184,24 @@ func (a *Arena) take(first bool) (page uint32, ok bool) {
 		}
 		a.pages[page] = p
 	}
+	if fromHole {
+		a.holes = a.holes[:len(a.holes)-1]
+	} else {
+		a.next++
+	}
 	a.allocated++
 	return page, true
 }
 
-// ReturnPage gives a page back to the pool.
+// ReturnPage gives a page back to the pool, or unmaps it while more pages
+// are allocated than the limit (SetLimit).
 func (a *Arena) ReturnPage(page uint32) {
 	a.mu.Lock()
-	a.pool = append(a.pool, page)
+	if a.allocated > a.limit && a.file == nil {
+		a.release(page)
+	} else {
+		a.pool = append(a.pool, page)
+	}
 	a.mu.Unlock()
 }
 

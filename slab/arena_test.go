@@ -141,3 +141,64 @@ func TestArenaLocs(t *testing.T) {
 		}
 	}
 }
+
+// SetLimit grows the arena at run time and shrinks it by unmapping pages
+// as they come back, reusing the released slots afterwards.
+func TestArenaSetLimit(t *testing.T) {
+	const ps = 1 << 20
+	a, err := NewArena(2*ps, ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	take := func(n int) []uint32 {
+		t.Helper()
+		var got []uint32
+		for i := 0; i < n; i++ {
+			p, ok := a.TakePage()
+			if !ok {
+				t.Fatalf("TakePage %d of %d failed (allocated %d)", i, n, a.AllocatedPages())
+			}
+			got = append(got, p)
+		}
+		if _, ok := a.TakePage(); ok {
+			t.Fatalf("TakePage succeeded past %d pages", a.AllocatedPages())
+		}
+		return got
+	}
+	pages := take(2)
+	if !a.SetLimit(5 * ps) {
+		t.Fatal("SetLimit(5 pages) failed")
+	}
+	pages = append(pages, take(3)...)
+	a.ReturnPage(pages[4]) // pooled: under the limit
+	if !a.SetLimit(2 * ps) {
+		t.Fatal("SetLimit(2 pages) failed")
+	}
+	// The pooled page is unmapped at once; two more must come back.
+	if a.AllocatedPages() != 4 || a.PoolPages() != 0 || a.OverLimit() != 2 {
+		t.Fatalf("after shrink: allocated %d pool %d over %d, want 4, 0, 2", a.AllocatedPages(), a.PoolPages(), a.OverLimit())
+	}
+	a.ReturnPage(pages[0])
+	a.ReturnPage(pages[1])
+	if a.AllocatedPages() != 2 || a.OverLimit() != 0 || a.Page(pages[0]) != nil {
+		t.Fatalf("after returns: allocated %d over %d, page kept %v", a.AllocatedPages(), a.OverLimit(), a.Page(pages[0]) != nil)
+	}
+	a.ReturnPage(pages[2]) // under the limit again: pooled
+	if a.AllocatedPages() != 2 || a.PoolPages() != 1 {
+		t.Fatalf("allocated %d pool %d, want 2 and 1", a.AllocatedPages(), a.PoolPages())
+	}
+	// Growing again reuses released slots before new ones.
+	if !a.SetLimit(4 * ps) {
+		t.Fatal("SetLimit(4 pages) failed")
+	}
+	again := take(3) // the pooled page, then two released slots
+	for _, p := range again {
+		if int(p) > 4 || len(a.Page(p)) != ps {
+			t.Fatalf("TakePage after regrow = %d (len %d), want a slot below 5", p, len(a.Page(p)))
+		}
+	}
+	if a.SetLimit(MaxArenaBytes) {
+		t.Fatal("SetLimit past what a Loc addresses succeeded")
+	}
+}

@@ -31,6 +31,7 @@ func NewFileArena(path string, limitBytes int64, pageSize int) (*Arena, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.pages = a.pages[:a.limit+a.over] // the file's size; it never grows
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("memory file: %w", err)
@@ -125,7 +126,7 @@ func (a *Arena) Adopt(allocated int, pool []uint32) error {
 			return fmt.Errorf("slab: pooled page %d is not allocated", p)
 		}
 	}
-	a.allocated = allocated
+	a.allocated, a.next = allocated, allocated
 	a.pool = append(a.pool[:0], pool...)
 	return nil
 }

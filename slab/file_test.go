@@ -88,6 +88,9 @@ func TestFileArenaWipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
+	if a.SetLimit(4 * ps) {
+		t.Error("a memory file's arena took a new limit; its mapping is fixed")
+	}
 	if err := a.Wipe(); err != nil {
 		t.Fatal(err)
 	}

@@ -160,6 +160,8 @@ func (s *Store) movePageForce(src, dst *class) bool {
 	return s.movePageLocked(src, dst)
 }
 
+// movePageLocked empties a page of src, that of its oldest item, and
+// gives it to dst, or back to the arena when dst is nil (moveMu held).
 func (s *Store) movePageLocked(src, dst *class) bool {
 	s.global.reassignRun.Store(true)
 	defer s.global.reassignRun.Store(false)
@@ -184,11 +186,15 @@ func (s *Store) movePageLocked(src, dst *class) bool {
 		src.mu.Lock()
 		if pg, done := src.sc.FinishMove(); done {
 			src.mu.Unlock()
+			s.global.slabsMoved.Add(1)
+			if dst == nil { // a shrink: the page goes back to the arena
+				s.arena.ReturnPage(pg)
+				return true
+			}
 			clear(s.arena.Page(pg))
 			dst.mu.Lock()
 			dst.sc.AddPage(pg)
 			dst.mu.Unlock()
-			s.global.slabsMoved.Add(1)
 			return true
 		}
 		s.moveBuf = s.moveBuf[:0]

@@ -168,7 +168,7 @@ func checkInvariants(t testing.TB, s *Store) {
 	}
 	// A class's first page may go past the limit (slab.Arena): one page
 	// per class at most.
-	if max := s.opts.MemoryLimit + int64(len(s.classes)-1)*int64(s.arena.PageSize()); st.TotalMalloced > max && s.arena.AllocatedPages() > 1 {
+	if max := s.memLimit.Load() + int64(len(s.classes)-1)*int64(s.arena.PageSize()); st.TotalMalloced > max && s.arena.AllocatedPages() > 1 {
 		fail("total_malloced %d above the limit %d plus a first page per class (%d)", st.TotalMalloced, s.opts.MemoryLimit, max)
 	}
 }

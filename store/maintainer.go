@@ -1,12 +1,9 @@
 package store
 
-import (
-	"time"
+import "time"
 
-	"github.com/gocached/gocached/slab"
-)
-
-// runMaintainer is the background goroutine: it balances pages between
+// runMaintainer is the background goroutine: it gives pages back after
+// the memory limit shrank (SetMemoryLimit), balances pages between
 // classes once a second (slab_automove) and sweeps for dead items
 // (memcached's LRU crawler), right after a flush_all and then at an
 // interval stretched so sweeping costs at most ~5% of one core.
@@ -26,7 +23,12 @@ func (s *Store) runMaintainer() {
 			return
 		case <-s.kick:
 			nextCrawl = s.crawlAndSchedule()
+		case <-s.resized:
+			s.shrink() // what is left goes on the next passes
 		case <-t.C:
+			if s.arena.OverLimit() > 0 {
+				s.shrink()
+			}
 			if s.automoveLevel.Load() > 0 && !s.opts.NoEvictions {
 				if samples++; samples > window {
 					s.automove()
@@ -129,12 +131,7 @@ func (s *Store) automove() {
 		delta := ev - c.lastEvicted
 		c.lastEvicted = ev
 		pages := c.sc.Pages()
-		age := uint32(0)
-		if old := c.oldest(); old != slab.Nil {
-			if a := hdr(s.arena.Chunk(old, HeaderSize)).atime(); a <= now {
-				age = now - a
-			}
-		}
+		age := s.tailAge(c, now)
 		c.mu.Unlock()
 		if delta > 0 && (young == nil || age < youngAge) {
 			young, youngAge = c, age

@@ -168,7 +168,7 @@ func (s *Store) Stats() Stats {
 	st.CrawlerItemsChecked = s.global.itemsChecked.Load()
 	st.CrawlerRunning = s.global.crawlerRun.Load()
 	st.ReassignRunning = s.global.reassignRun.Load()
-	st.LimitMaxbytes = s.opts.MemoryLimit
+	st.LimitMaxbytes = s.memLimit.Load()
 	st.TotalMalloced = int64(s.arena.AllocatedPages()) * int64(s.arena.PageSize())
 	st.PagePool = s.arena.PoolPages()
 	st.HashBytes = int64(slots) * 8

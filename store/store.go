@@ -100,6 +100,9 @@ type Store struct {
 
 	restart RestartReport
 
+	memLimit atomic.Int64  // bytes; SetMemoryLimit changes it
+	resized  chan struct{} // SetMemoryLimit to the maintainer: shrink now
+
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	kick     chan struct{}
@@ -155,7 +158,9 @@ func New(o Options) (*Store, error) {
 		ghost:     ghostFor(o.MemoryLimit),
 		stop:      make(chan struct{}),
 		kick:      make(chan struct{}, 1),
+		resized:   make(chan struct{}, 1),
 	}
+	s.memLimit.Store(o.MemoryLimit)
 	s.mcSizes = memcachedSizes(o.MinChunk, o.GrowthFactor)
 	sizes := slab.Sizes(HeaderSize+o.MinChunk, o.GrowthFactor, pageSize)
 	s.classes = make([]*class, len(sizes)+1)
