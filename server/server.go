@@ -212,6 +212,7 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 	s.crawlerSleep.Store(uint32(atoiSetting(cfg.Setting("lru_crawler_sleep"))))
 	s.crawlerToCrawl.Store(uint32(atoiSetting(cfg.Setting("lru_crawler_tocrawl"))))
 	s.watch.bufSize = atoiSetting(cfg.Setting("watcher_logbuf_size"))
+	s.watch.onStreams = s.watchStreams
 	s.detail.on.Store(cfg.DetailEnabled)
 	return s, nil
 }

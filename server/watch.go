@@ -26,6 +26,9 @@ type watchHub struct {
 	mu      sync.Mutex
 	ws      []*watcher
 	bufSize int
+	// onStreams is told the union of streams whenever it changes (the
+	// server turns the store's eviction log on and off with it).
+	onStreams func(uint32)
 }
 
 // watcher is one watching connection's buffer and writer.
@@ -95,6 +98,9 @@ func (h *watchHub) recount() {
 		u |= w.streams
 	}
 	h.streams.Store(u)
+	if h.onStreams != nil {
+		h.onStreams(u)
+	}
 }
 
 // line starts a log line of kind: "ts=... gid=... type=<kind>".
@@ -121,17 +127,7 @@ func (w *watcher) push(line []byte) {
 	if w.closed {
 		return
 	}
-	size := w.hub.bufSize
-	if w.skipped > 0 {
-		skip := "skipped=" + strconv.FormatUint(w.skipped, 10) + "\n"
-		if len(w.buf)+len(skip)+len(line) > size {
-			w.skipped++
-			w.hub.skipped.Add(1)
-			return
-		}
-		w.buf = append(w.buf, skip...)
-		w.skipped = 0
-	} else if len(w.buf)+len(line) > size {
+	if !w.noteSkipped(len(line)) || len(w.buf)+len(line) > w.hub.bufSize {
 		w.skipped++
 		w.hub.skipped.Add(1)
 		return
@@ -141,12 +137,30 @@ func (w *watcher) push(line []byte) {
 	w.wake.Signal()
 }
 
+// noteSkipped buffers "skipped=N" for the lines skipped so far, if it
+// fits with room bytes more (w.mu held); false when it does not. As
+// memcached's logger, the line goes out as soon as there is room, not
+// only with the next event (t/watcher.t waits for it).
+func (w *watcher) noteSkipped(room int) bool {
+	if w.skipped == 0 {
+		return true
+	}
+	skip := "skipped=" + strconv.FormatUint(w.skipped, 10) + "\n"
+	if len(w.buf)+len(skip)+room > w.hub.bufSize {
+		return false
+	}
+	w.buf = append(w.buf, skip...)
+	w.skipped = 0
+	return true
+}
+
 // run writes what is buffered until the watcher is removed or a write
 // fails (then the connection is closed, and its reader removes it).
 func (w *watcher) run() {
 	var out []byte
 	for {
 		w.mu.Lock()
+		w.noteSkipped(0) // the last write made room
 		for len(w.buf) == 0 && !w.closed {
 			w.wake.Wait()
 		}
@@ -214,6 +228,32 @@ func (c *conn) logDelete(key []byte, cmd string, cls, size int) {
 	l = protocol.AppendLogField(l, "clsid", int64(cls))
 	l = protocol.AppendLogField(l, "size", int64(size))
 	h.send(protocol.WatchDeletions, l)
+}
+
+// logEviction is a live item the store evicted for memory.
+func (s *Server) logEviction(e *store.Eviction) {
+	h := &s.watch
+	fetch := "no"
+	if e.Fetched {
+		fetch = "yes"
+	}
+	l := protocol.AppendURIKey(h.line("eviction"), e.Key)
+	l = protocol.AppendLogWord(l, "fetch", fetch)
+	l = protocol.AppendLogField(l, "ttl", e.TTL)
+	l = protocol.AppendLogField(l, "la", int64(e.LastAccess))
+	l = protocol.AppendLogField(l, "clsid", int64(e.Class))
+	l = protocol.AppendLogField(l, "size", int64(e.Size))
+	h.send(protocol.WatchEvictions, l)
+}
+
+// watchStreams follows the watchers' streams: the store tells of
+// evictions only while some watcher wants them.
+func (s *Server) watchStreams(streams uint32) {
+	if streams&protocol.WatchEvictions != 0 {
+		s.store.SetEvictionLog(s.logEviction)
+	} else {
+		s.store.SetEvictionLog(nil)
+	}
 }
 
 // logConn is a connection's start (reason "") or end.

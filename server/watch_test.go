@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"net"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -33,6 +34,10 @@ func TestWatch(t *testing.T) {
 			`type=item_store key=k%231 status=not_stored cmd=add ttl=0 clsid=1 cfd=CFD size=1$`,
 			`type=item_store key=k%231 status=exists cmd=cas ttl=0 clsid=1 cfd=CFD size=1$`,
 		}},
+		{"evictions", "evictions", fillPast(16<<20, 100000), []string{
+			`^ts=\d+\.\d+ gid=\d+ type=eviction key=e0 fetch=no ttl=(999|1000) la=\d+ clsid=\d+ size=100000$`,
+			`type=eviction key=e1 fetch=no ttl=(999|1000) la=\d+ clsid=\d+ size=100000$`,
+		}},
 		{"deletions", "deletions", "set v 0 0 4\r\nvbar\r\nmd nope\r\ndelete v\r\nset v 0 0 4\r\nvbar\r\nmd v\r\n", []string{
 			`type=deleted key=v cmd=delete clsid=1 size=4$`,
 			`type=deleted key=v cmd=md clsid=1 size=4$`,
@@ -62,6 +67,18 @@ func TestWatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fillPast is sets (noreply, exptime 1000) of values of size bytes under
+// the keys e0, e1, ... for a fifth more than limit bytes, then a get.
+func fillPast(limit, size int) string {
+	var b strings.Builder
+	v := strings.Repeat("v", size)
+	for i := 0; i < limit/size*6/5; i++ {
+		b.WriteString("set e" + strconv.Itoa(i) + " 0 1000 " + strconv.Itoa(size) + " noreply\r\n" + v + "\r\n")
+	}
+	b.WriteString("get e0\r\n")
+	return b.String()
 }
 
 // TestWatchConnEvents: conn_new and conn_close with memcached's reasons.
@@ -124,4 +141,48 @@ func clientID(t *testing.T, c *client) string {
 		t.Fatalf("no connection id in stats conns")
 	}
 	return id
+}
+
+// TestWatchSkipped: a watcher that falls behind its watcher_logbuf_size
+// has lines skipped, and "skipped=N" comes as soon as its buffer has room
+// again, without waiting for another event (t/watcher.t).
+func TestWatchSkipped(t *testing.T) {
+	// On a unix socket, as memcached's test: its buffers are small (on
+	// loopback TCP the kernel could take every line).
+	sock := filepath.Join(t.TempDir(), "sock")
+	s := testServer(t, func(c *Config) {
+		c.UnixSocket = sock
+		c.Reported = map[string]string{"watcher_logbuf_size": "8192"}
+	})
+	w := dial(t, s)
+	w.send("watch fetchers\r\n")
+	br := bufio.NewReader(w.nc)
+	_ = w.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if l, _ := br.ReadString('\n'); l != "OK\r\n" {
+		t.Fatalf("watch: %q", l)
+	}
+	c := dial(t, s)
+	var batch strings.Builder
+	for i := 0; i < 1000; i++ {
+		batch.WriteString("get k" + strconv.Itoa(i) + strings.Repeat("x", 180) + "\r\n")
+	}
+	for i := 0; i < 40; i++ { // 40 000 lines of ~250 bytes: far past the buffers
+		c.reply(batch.String())
+	}
+	start := time.Now()
+	_ = w.nc.SetReadDeadline(start.Add(10 * time.Second))
+	lines := 0
+	for {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("after %d lines (%v), no skipped= line: %v\n%s", lines, time.Since(start), err, dial(t, s).reply("stats\r\n"))
+		}
+		if strings.HasPrefix(l, "skipped=") {
+			if n, err := strconv.Atoi(strings.TrimSpace(l[len("skipped="):])); err != nil || n <= 0 {
+				t.Fatalf("bad skip line %q", l)
+			}
+			return
+		}
+		lines++
+	}
 }

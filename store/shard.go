@@ -153,8 +153,12 @@ func (s *Store) release(l slab.Loc, why reason) {
 		if it.iflags()&flagActive != 0 {
 			c.st.evictedActive++
 		}
-		if now, a := s.clock.Now(), it.atime(); a <= now {
+		now := s.clock.Now()
+		if a := it.atime(); a <= now {
 			c.st.evictedTime = now - a
+		}
+		if fn := s.evictLog.Load(); fn != nil {
+			s.logEviction(*fn, it, now)
 		}
 	case reasonReclaim, reasonCrawl:
 		c.st.reclaimed++
