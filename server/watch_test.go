@@ -45,13 +45,7 @@ func TestWatch(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := testServer(t, nil)
-			w := dial(t, s)
-			w.send(strings.TrimSpace("watch "+tc.streams) + "\r\n")
-			br := bufio.NewReader(w.nc)
-			_ = w.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-			if l, err := br.ReadString('\n'); err != nil || l != "OK\r\n" {
-				t.Fatalf("watch: %q %v", l, err)
-			}
+			br := startWatch(t, s, tc.streams)
 			c := dial(t, s)
 			cfd := clientID(t, c)
 			c.reply(tc.send)
@@ -69,6 +63,28 @@ func TestWatch(t *testing.T) {
 	}
 }
 
+// watchReader is a watcher connection's log.
+type watchReader struct {
+	*bufio.Reader
+	nc net.Conn
+}
+
+func (r watchReader) deadline(at time.Time) { _ = r.nc.SetReadDeadline(at) }
+
+// startWatch opens a watcher of streams ("": watch alone) on s and reads
+// its OK; reads of its log time out after 5 seconds.
+func startWatch(t *testing.T, s *Server, streams string) watchReader {
+	t.Helper()
+	w := dial(t, s)
+	w.send(strings.TrimSpace("watch "+streams) + "\r\n")
+	r := watchReader{bufio.NewReader(w.nc), w.nc}
+	r.deadline(time.Now().Add(5 * time.Second))
+	if l, err := r.ReadString('\n'); err != nil || l != "OK\r\n" {
+		t.Fatalf("watch %s: %q %v", streams, l, err)
+	}
+	return r
+}
+
 // fillPast is sets (noreply, exptime 1000) of values of size bytes under
 // the keys e0, e1, ... for a fifth more than limit bytes, then a get.
 func fillPast(limit, size int) string {
@@ -84,13 +100,7 @@ func fillPast(limit, size int) string {
 // TestWatchConnEvents: conn_new and conn_close with memcached's reasons.
 func TestWatchConnEvents(t *testing.T) {
 	s := testServer(t, nil)
-	w := dial(t, s)
-	w.send("watch connevents\r\n")
-	br := bufio.NewReader(w.nc)
-	_ = w.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if l, _ := br.ReadString('\n'); l != "OK\r\n" {
-		t.Fatalf("watch: %q", l)
-	}
+	br := startWatch(t, s, "connevents")
 	for _, tc := range []struct{ send, reason string }{
 		{"version\r\nquit\r\n", "normal"},
 		{"GET / HTTP/1.1\r\n", "error"},
@@ -154,13 +164,7 @@ func TestWatchSkipped(t *testing.T) {
 		c.UnixSocket = sock
 		c.Reported = map[string]string{"watcher_logbuf_size": "8192"}
 	})
-	w := dial(t, s)
-	w.send("watch fetchers\r\n")
-	br := bufio.NewReader(w.nc)
-	_ = w.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if l, _ := br.ReadString('\n'); l != "OK\r\n" {
-		t.Fatalf("watch: %q", l)
-	}
+	br := startWatch(t, s, "fetchers")
 	c := dial(t, s)
 	var batch strings.Builder
 	for i := 0; i < 1000; i++ {
@@ -170,7 +174,7 @@ func TestWatchSkipped(t *testing.T) {
 		c.reply(batch.String())
 	}
 	start := time.Now()
-	_ = w.nc.SetReadDeadline(start.Add(10 * time.Second))
+	br.deadline(start.Add(10 * time.Second))
 	lines := 0
 	for {
 		l, err := br.ReadString('\n')
