@@ -230,29 +230,50 @@ func (c *conn) logDelete(key []byte, cmd string, cls, size int) {
 	h.send(protocol.WatchDeletions, l)
 }
 
-// logEviction is a live item the store evicted for memory.
-func (s *Server) logEviction(e *store.Eviction) {
-	h := &s.watch
+// storeEvents writes what the store tells of (store.Events) to the
+// watchers: evictions, and page moves as sysevents.
+type storeEvents struct{ h *watchHub }
+
+// Evicted is a live item the store evicted for memory.
+func (e storeEvents) Evicted(ev *store.Eviction) {
+	if !e.h.on(protocol.WatchEvictions) {
+		return
+	}
 	fetch := "no"
-	if e.Fetched {
+	if ev.Fetched {
 		fetch = "yes"
 	}
-	l := protocol.AppendURIKey(h.line("eviction"), e.Key)
+	l := protocol.AppendURIKey(e.h.line("eviction"), ev.Key)
 	l = protocol.AppendLogWord(l, "fetch", fetch)
-	l = protocol.AppendLogField(l, "ttl", e.TTL)
-	l = protocol.AppendLogField(l, "la", int64(e.LastAccess))
-	l = protocol.AppendLogField(l, "clsid", int64(e.Class))
-	l = protocol.AppendLogField(l, "size", int64(e.Size))
-	h.send(protocol.WatchEvictions, l)
+	l = protocol.AppendLogField(l, "ttl", ev.TTL)
+	l = protocol.AppendLogField(l, "la", int64(ev.LastAccess))
+	l = protocol.AppendLogField(l, "clsid", int64(ev.Class))
+	l = protocol.AppendLogField(l, "size", int64(ev.Size))
+	e.h.send(protocol.WatchEvictions, l)
 }
 
-// watchStreams follows the watchers' streams: the store tells of
-// evictions only while some watcher wants them.
+// PageMoved is memcached's slab_move sysevent.
+func (e storeEvents) PageMoved(src, dst int, ok bool) {
+	if !e.h.on(protocol.WatchSysEvents) {
+		return
+	}
+	state := "fail"
+	if ok {
+		state = "ok"
+	}
+	l := protocol.AppendLogField(e.h.line("slab_move"), "src", int64(src))
+	l = protocol.AppendLogField(l, "dst", int64(dst))
+	l = protocol.AppendLogWord(l, "state", state)
+	e.h.send(protocol.WatchSysEvents, l)
+}
+
+// watchStreams follows the watchers' streams: the store tells of events
+// only while some watcher wants them.
 func (s *Server) watchStreams(streams uint32) {
-	if streams&protocol.WatchEvictions != 0 {
-		s.store.SetEvictionLog(s.logEviction)
+	if streams&(protocol.WatchEvictions|protocol.WatchSysEvents) != 0 {
+		s.store.SetEvents(storeEvents{&s.watch})
 	} else {
-		s.store.SetEvictionLog(nil)
+		s.store.SetEvents(nil)
 	}
 }
 

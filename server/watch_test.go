@@ -38,6 +38,9 @@ func TestWatch(t *testing.T) {
 			`^ts=\d+\.\d+ gid=\d+ type=eviction key=e0 fetch=no ttl=(999|1000) la=\d+ clsid=\d+ size=100000$`,
 			`type=eviction key=e1 fetch=no ttl=(999|1000) la=\d+ clsid=\d+ size=100000$`,
 		}},
+		{"sysevents: pages a shrink gives back", "sysevents", fillPast(16<<20, 100000) + "cache_memlimit 8\r\n", []string{
+			`^ts=\d+\.\d+ gid=\d+ type=slab_move src=\d+ dst=0 state=ok$`,
+		}},
 		{"deletions", "deletions", "set v 0 0 4\r\nvbar\r\nmd nope\r\ndelete v\r\nset v 0 0 4\r\nvbar\r\nmd v\r\n", []string{
 			`type=deleted key=v cmd=delete clsid=1 size=4$`,
 			`type=deleted key=v cmd=md clsid=1 size=4$`,

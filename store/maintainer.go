@@ -144,7 +144,7 @@ func (s *Store) automove() {
 		return
 	}
 	if float64(youngAge) < 0.8*float64(oldAge) {
-		s.movePage(old, young)
+		s.logPageMove(old, young, s.movePage(old, young))
 	}
 }
 

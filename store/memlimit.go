@@ -43,6 +43,7 @@ func (s *Store) shrink() {
 		s.moveMu.Lock()
 		ok := s.movePageLocked(c, nil)
 		s.moveMu.Unlock()
+		s.logPageMove(c, nil, ok)
 		if !ok {
 			return
 		}

@@ -157,8 +157,8 @@ func (s *Store) release(l slab.Loc, why reason) {
 		if a := it.atime(); a <= now {
 			c.st.evictedTime = now - a
 		}
-		if fn := s.evictLog.Load(); fn != nil {
-			s.logEviction(*fn, it, now)
+		if ev := s.events.Load(); ev != nil {
+			s.logEviction(*ev, it, now)
 		}
 	case reasonReclaim, reasonCrawl:
 		c.st.reclaimed++

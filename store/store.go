@@ -100,9 +100,9 @@ type Store struct {
 
 	restart RestartReport
 
-	memLimit atomic.Int64                    // bytes; SetMemoryLimit changes it
-	evictLog atomic.Pointer[func(*Eviction)] // SetEvictionLog
-	resized  chan struct{}                   // SetMemoryLimit to the maintainer: shrink now
+	memLimit atomic.Int64           // bytes; SetMemoryLimit changes it
+	events   atomic.Pointer[Events] // SetEvents
+	resized  chan struct{}          // SetMemoryLimit to the maintainer: shrink now
 
 	stop     chan struct{}
 	wg       sync.WaitGroup
