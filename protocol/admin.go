@@ -1,6 +1,9 @@
 package protocol
 
-import "strconv"
+import (
+	"math"
+	"strconv"
+)
 
 // The grammar of the administrative text commands: slabs, stats cachedump.
 
@@ -233,4 +236,90 @@ func ParseMemlimit(t *Tokens) (mb uint32, noreplyOn bool, errLine []byte) {
 		return 0, noreplyOn, MemlimitNotBytes
 	}
 	return uint32(v), noreplyOn, nil
+}
+
+// lru subcommands.
+const (
+	LRUTune    = iota + 1 // lru tune <hot pct> <warm pct> <hot factor> <warm factor>
+	LRUMode               // lru mode flat|segmented
+	LRUTempTTL            // lru temp_ttl <seconds>
+)
+
+// LRUCommand is a parsed lru line.
+type LRUCommand struct {
+	Sub                   int
+	HotPct, WarmPct       uint32
+	HotFactor, WarmFactor float64
+	Segmented             bool  // mode
+	TempTTL               int32 // temp_ttl; negative turns the temporary LRU off
+	Noreply               bool
+}
+
+// lru replies.
+var (
+	LRUPctsTooHigh = []byte("ERROR hot and warm pcts must not exceed 80\r\n")
+	LRUBadFactor   = []byte("ERROR hot/warm age factors must be greater than 0\r\n")
+)
+
+// ParseLRU parses an lru line as memcached 1.6.45's process_lru_command:
+// the subcommand matches by the letters sent (tune first, so "t" is
+// tune), tune needs four values (the percentages' sum taken as memcached's
+// uint32 sum), and mode and temp_ttl exist only with an LRU maintainer
+// (maintainer); anything else is ERROR.
+func ParseLRU(t *Tokens, maintainer bool, c *LRUCommand) []byte {
+	*c = LRUCommand{Noreply: Noreply(t)}
+	sub := tokenAt(t, 1)
+	is := func(word string) bool { return len(sub) > 0 && len(sub) <= len(word) && string(sub) == word[:len(sub)] }
+	switch {
+	case is("tune") && t.N >= 6:
+		hot, ok1 := TokUint64(t.T[2])
+		warm, ok2 := TokUint64(t.T[3])
+		hf, ok3 := parseCDouble(t.T[4])
+		wf, ok4 := parseCDouble(t.T[5])
+		switch {
+		case !ok1 || !ok2 || !ok3 || !ok4 || hot > 1<<32-1 || warm > 1<<32-1:
+			return Error
+		case uint32(hot)+uint32(warm) > 80:
+			return LRUPctsTooHigh
+		case wf <= 0 || hf <= 0: // NaN passes, as in memcached
+			return LRUBadFactor
+		}
+		c.Sub, c.HotPct, c.WarmPct, c.HotFactor, c.WarmFactor = LRUTune, uint32(hot), uint32(warm), hf, wf
+	case is("mode") && t.N >= 3 && maintainer:
+		switch string(t.T[2]) {
+		case "flat":
+		case "segmented":
+			c.Segmented = true
+		default:
+			return Error
+		}
+		c.Sub = LRUMode
+	case is("temp_ttl") && t.N >= 3 && maintainer:
+		v, ok := TokInt32(t.T[2])
+		if !ok {
+			return Error
+		}
+		c.Sub, c.TempTTL = LRUTempTTL, v
+	default:
+		return Error
+	}
+	return nil
+}
+
+// parseCDouble is memcached's safe_strtod: all of the token a number as
+// C's strtod reads it (inf and nan included).
+func parseCDouble(b []byte) (float64, bool) {
+	f, err := strconv.ParseFloat(string(b), 64)
+	return f, err == nil
+}
+
+// FormatCFactor is a factor as memcached's "%.2f" prints it.
+func FormatCFactor(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsNaN(f):
+		return "nan"
+	}
+	return strconv.FormatFloat(f, 'f', 2, 64)
 }

@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"testing"
 )
 
@@ -190,6 +191,47 @@ func TestParseMemlimit(t *testing.T) {
 		mb, nr, err := ParseMemlimit(tok(tc.line))
 		if mb != tc.mb || nr != tc.noreply || !bytes.Equal(err, tc.err) {
 			t.Errorf("ParseMemlimit(%q) = %d, %v, %q", tc.line, mb, nr, err)
+		}
+	}
+}
+
+func TestParseLRU(t *testing.T) {
+	for _, tc := range []struct {
+		line       string
+		maintainer bool
+		want       LRUCommand
+		err        []byte
+	}{
+		{"lru tune 10 25 0.1 2.0", false, LRUCommand{Sub: LRUTune, HotPct: 10, WarmPct: 25, HotFactor: 0.1, WarmFactor: 2}, nil},
+		{"lru t 10 25 1e1 2 noreply", false, LRUCommand{Sub: LRUTune, HotPct: 10, WarmPct: 25, HotFactor: 10, WarmFactor: 2, Noreply: true}, nil},
+		{"lru tune 4294967295 2 1 1", false, LRUCommand{Sub: LRUTune, HotPct: 4294967295, WarmPct: 2, HotFactor: 1, WarmFactor: 1}, nil}, // memcached's uint32 sum
+		{"lru tune 50 40 0.1 2", false, LRUCommand{}, LRUPctsTooHigh},
+		{"lru tune 10 25 0 2", false, LRUCommand{}, LRUBadFactor},
+		{"lru tune 10 25 0.1 -1", false, LRUCommand{}, LRUBadFactor},
+		{"lru tune 10 25 x 2", false, LRUCommand{}, Error},
+		{"lru tune 10 25 0.1 2.0x", false, LRUCommand{}, Error},
+		{"lru tune -1 2 1 1", false, LRUCommand{}, Error},
+		{"lru tune 10", false, LRUCommand{}, Error},
+		{"lru mode flat", false, LRUCommand{}, Error}, // no maintainer
+		{"lru mode flat extra", true, LRUCommand{Sub: LRUMode}, nil},
+		{"lru m segmented", true, LRUCommand{Sub: LRUMode, Segmented: true}, nil},
+		{"lru mode x", true, LRUCommand{}, Error},
+		{"lru te 30", true, LRUCommand{Sub: LRUTempTTL, TempTTL: 30}, nil},
+		{"lru temp_ttl -5", true, LRUCommand{Sub: LRUTempTTL, TempTTL: -5}, nil},
+		{"lru temp_ttl 2147483648", true, LRUCommand{}, Error},
+		{"lru temp_ttl 30", false, LRUCommand{}, Error},
+		{"lru", false, LRUCommand{}, Error},
+		{"lru x", true, LRUCommand{}, Error},
+	} {
+		var c LRUCommand
+		err := ParseLRU(tok(tc.line), tc.maintainer, &c)
+		if !bytes.Equal(err, tc.err) || (err == nil && c != tc.want) {
+			t.Errorf("ParseLRU(%q, %v) = %+v, %q", tc.line, tc.maintainer, c, err)
+		}
+	}
+	for f, want := range map[float64]string{0.123456: "0.12", 3.999: "4.00", math.Inf(1): "inf", math.NaN(): "nan"} {
+		if got := FormatCFactor(f); got != want {
+			t.Errorf("FormatCFactor(%v) = %q, want %q", f, got, want)
 		}
 	}
 }

@@ -144,3 +144,34 @@ func TestCacheMemlimit(t *testing.T) {
 		{"cache_memlimit 32\n", "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\n"},
 	})
 }
+
+// TestLRUCommand: memcached 1.6.45's lru replies; what tune and temp_ttl
+// set is shown by stats settings (and has no effect on eviction); mode and
+// temp_ttl exist only while the LRU maintainer is not turned off (-o
+// no_lru_maintainer), as in memcached.
+func TestLRUCommand(t *testing.T) {
+	settings := func(c *client) string { return c.reply("stats settings\r\n") }
+	s := testServer(t, nil)
+	c := dial(t, s)
+	runText(t, c, []textStep{
+		{"lru tune 50 40 0.1 2\n", "ERROR hot and warm pcts must not exceed 80\n"},
+		{"lru tune 10 25 0 2\n", "ERROR hot/warm age factors must be greater than 0\n"},
+		{"lru tune 10 25 0.123 3.999\n", "OK\n"},
+		{"lru mode segmented\n", "OK\n"},
+		{"lru mode x\n", "ERROR\n"},
+		{"lru temp_ttl 30\n", "OK\n"},
+		{"lru temp_ttl -1\n", "OK\n"}, // temp LRU off: temporary_ttl stays
+	})
+	got := settings(c)
+	for _, want := range []string{"STAT hot_lru_pct 10\r\n", "STAT warm_lru_pct 25\r\n", "STAT hot_max_factor 0.12\r\n", "STAT warm_max_factor 4.00\r\n", "STAT lru_segmented no\r\n", "STAT temporary_ttl 30\r\n", "STAT temp_lru no\r\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("stats settings after lru tune lacks %q", want)
+		}
+	}
+	off := testServer(t, func(c *Config) { c.Reported = map[string]string{"lru_maintainer_thread": "no"} })
+	runText(t, dial(t, off), []textStep{
+		{"lru mode flat\n", "ERROR\n"},
+		{"lru temp_ttl 30\n", "ERROR\n"},
+		{"lru tune 10 25 1 2\n", "OK\n"},
+	})
+}

@@ -309,7 +309,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		{"memcached_lru_crawler_hot_max_factor", "hot_max_factor"},
 		{"memcached_lru_crawler_warm_max_factor", "warm_max_factor"},
 	} {
-		v := s.cfg.Setting(g.setting)
+		v := s.setting(g.setting)
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil { // yes/no
 			f = 0

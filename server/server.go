@@ -28,6 +28,8 @@ type Server struct {
 	// tocrawl change at run time.
 	crawlerOn                    atomic.Bool
 	crawlerSleep, crawlerToCrawl atomic.Uint32
+	lru                          atomic.Pointer[lruShown] // lru tune, temp_ttl
+	lruMu                        sync.Mutex               // serializes their changes
 	log                          *zap.Logger
 	store                        *store.Store
 	start                        time.Time
@@ -211,6 +213,7 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 	s.crawlerOn.Store(cfg.Setting("lru_crawler") != "no")
 	s.crawlerSleep.Store(uint32(atoiSetting(cfg.Setting("lru_crawler_sleep"))))
 	s.crawlerToCrawl.Store(uint32(atoiSetting(cfg.Setting("lru_crawler_tocrawl"))))
+	s.initLRUShown()
 	s.watch.bufSize = atoiSetting(cfg.Setting("watcher_logbuf_size"))
 	s.watch.onStreams = s.watchStreams
 	s.detail.on.Store(cfg.DetailEnabled)

@@ -186,6 +186,8 @@ func (c *conn) dispatch(line []byte, n int) (action, bool) {
 		return c.consumed(n, c.cmdSlabs(t))
 	case "lru_crawler":
 		return c.consumed(n, c.cmdLRUCrawler(t))
+	case "lru":
+		return c.consumed(n, c.cmdLRU(t))
 	case "cache_memlimit":
 		return c.consumed(n, c.cmdMemlimit(t))
 	case "config":
