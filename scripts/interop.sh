@@ -20,8 +20,8 @@ cd "$repo"
 
 if ! command -v memcached >/dev/null 2>&1 || ! command -v memccapable >/dev/null 2>&1 || ! /usr/bin/python3 -c "import pymemcache" 2>/dev/null ||
 	! command -v nutcracker >/dev/null 2>&1 || ! command -v saslpasswd2 >/dev/null 2>&1 || [ ! -e /usr/include/libmemcached-1.0/memcached.h ] ||
-	! command -v openssl >/dev/null 2>&1; then
-	echo "interop: installing memcached libmemcached-tools python3-pymemcache nutcracker libmemcached-dev sasl2-bin openssl" >&2
+	! command -v openssl >/dev/null 2>&1 || ! perl -MURI::Escape -e 1 2>/dev/null; then
+	echo "interop: installing memcached libmemcached-tools python3-pymemcache nutcracker libmemcached-dev sasl2-bin openssl liburi-perl" >&2
 	sudo=""
 	if [ "$(id -u)" -ne 0 ]; then
 		sudo="sudo"
@@ -43,7 +43,7 @@ if ! command -v memcached >/dev/null 2>&1 || ! command -v memccapable >/dev/null
 	trap cleanup_policy EXIT
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		memcached libmemcached-tools python3-pymemcache nutcracker libmemcached-dev sasl2-bin openssl >/dev/null
+		memcached libmemcached-tools python3-pymemcache nutcracker libmemcached-dev sasl2-bin openssl liburi-perl >/dev/null
 	cleanup_policy
 	made_policy=0
 	trap - EXIT
