@@ -225,7 +225,7 @@ var extendedOptions = map[string]extendedOption{
 			return "", errors.New("missing temporary_ttl argument")
 		}
 		return strconv.Itoa(atoi(v)), nil
-	}), help: "ignored: gocached has no separate LRU for short TTLs", ignored: true},
+	}), help: "items stored with a TTL of at most this many seconds go to a queue of their own, never evicted for memory, only freed once expired (memcached's temp LRU)"},
 	"watcher_logbuf_size": {apply: reported("watcher_logbuf_size", uintKB("watcher_logbuf_size", 1024)),
 		help: "KB of log lines a watch connection may have pending (more are skipped)"},
 	"worker_logbuf_size": {apply: reported("worker_logbuf_size", uintKB("worker_logbuf_size", 1024)),

@@ -145,8 +145,9 @@ func TestCacheMemlimit(t *testing.T) {
 	})
 }
 
-// TestLRUCommand: memcached 1.6.45's lru replies; what tune and temp_ttl
-// set is shown by stats settings (and has no effect on eviction); mode and
+// TestLRUCommand: memcached 1.6.45's lru replies; what tune sets is shown
+// by stats settings (and has no effect on eviction), temp_ttl turns the
+// temporary queue on and off; mode and
 // temp_ttl exist only while the LRU maintainer is not turned off (-o
 // no_lru_maintainer), as in memcached.
 func TestLRUCommand(t *testing.T) {
@@ -160,6 +161,15 @@ func TestLRUCommand(t *testing.T) {
 		{"lru mode segmented\n", "OK\n"},
 		{"lru mode x\n", "ERROR\n"},
 		{"lru temp_ttl 30\n", "OK\n"},
+		{"set short 0 20 1\nx\n", "STORED\n"}, // to the temporary queue
+	})
+	if got := c.reply("stats items\r\n"); !strings.Contains(got, ":number_temp 1\r\n") {
+		t.Errorf("stats items after a short TTL with lru temp_ttl 30:\n%s", got)
+	}
+	if got := settings(c); !strings.Contains(got, "STAT temp_lru yes\r\n") {
+		t.Errorf("stats settings after lru temp_ttl 30: no temp_lru yes")
+	}
+	runText(t, c, []textStep{
 		{"lru temp_ttl -1\n", "OK\n"}, // temp LRU off: temporary_ttl stays
 	})
 	got := settings(c)

@@ -194,6 +194,12 @@ func (c *Config) prefixDelimiter() byte {
 }
 
 // atoiSetting reads a reported setting's number (0 when it is none).
+// tempLRU is memcached's temp_lru: on when -o temporary_ttl was given.
+func (c *Config) tempLRU() bool {
+	_, ok := c.Reported["temporary_ttl"]
+	return ok
+}
+
 func atoiSetting(v string) int {
 	n, _ := strconv.Atoi(v)
 	return n

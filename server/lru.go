@@ -6,10 +6,11 @@ import (
 	"github.com/gocached/gocached/protocol"
 )
 
-// lruShown is what `stats settings` shows for the segmented-LRU settings
-// that `lru tune` and `lru temp_ttl` change at run time. gocached evicts
-// S3-FIFO's way and acts on none of them (they are accepted and shown, as
-// the start-up options that set them are).
+// lruShown is what `stats settings` shows for the LRU settings that `lru
+// tune` and `lru temp_ttl` change at run time. gocached evicts S3-FIFO's
+// way and acts on none of tune's (they are accepted and shown, as the
+// start-up options that set them are); temp_ttl also turns the store's
+// temporary queue on or off (store.SetTempTTL).
 type lruShown struct {
 	hotPct, warmPct, hotFactor, warmFactor, tempTTL string
 }
@@ -50,8 +51,9 @@ func (s *Server) setting(name string) string {
 // cmdLRU is memcached 1.6.45's lru command: tune, mode and temp_ttl, with
 // its replies; mode and temp_ttl only with an LRU maintainer reported, as
 // memcached has them only with its maintainer thread. What they set is
-// shown by stats settings and has no effect (lruShown): `lru mode`
-// changes nothing, lru_segmented and temp_lru stay no.
+// shown by stats settings (lruShown); `lru mode` changes nothing
+// (lru_segmented stays no), `lru temp_ttl` turns the temporary queue on
+// (temp_lru yes) or, negative, off.
 func (c *conn) cmdLRU(t *protocol.Tokens) action {
 	var l protocol.LRUCommand
 	errLine := protocol.ParseLRU(t, c.s.maintainerStats(), &l)
@@ -73,6 +75,7 @@ func (c *conn) cmdLRU(t *protocol.Tokens) action {
 		if l.TempTTL >= 0 {
 			next.tempTTL = strconv.Itoa(int(l.TempTTL))
 		}
+		s.store.SetTempTTL(int64(l.TempTTL))
 	}
 	s.lru.Store(&next)
 	s.lruMu.Unlock()

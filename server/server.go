@@ -167,6 +167,8 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 		// memcached without its LRU maintainer (no_modern, no_lru_maintainer)
 		// keeps the flat LRU of 1.4: so does gocached, in place of S3-FIFO.
 		FlatLRU: cfg.Reported["lru_maintainer_thread"] == "no", // explicit only: "no" is also the reported default
+		TempLRU: cfg.tempLRU(),
+		TempTTL: uint32(max(atoiSetting(cfg.Setting("temporary_ttl")), 0)),
 	})
 	if err != nil {
 		return nil, err

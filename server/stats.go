@@ -346,7 +346,7 @@ func (s *Server) writeSettings(w *statWriter) {
 	w.str("warm_lru_pct", s.setting("warm_lru_pct"))
 	w.str("hot_max_factor", s.setting("hot_max_factor"))
 	w.str("warm_max_factor", s.setting("warm_max_factor"))
-	w.yesno("temp_lru", false)
+	w.yesno("temp_lru", s.store.TempTTL() >= 0)
 	w.str("temporary_ttl", s.setting("temporary_ttl"))
 	w.i("idle_timeout", int64(cfg.IdleTimeout/time.Second))
 	w.str("watcher_logbuf_size", cfg.Setting("watcher_logbuf_size"))
@@ -388,6 +388,9 @@ func (s *Server) writeItems(w *statWriter) {
 		w.i(p+"number_hot", cs.SmallItems)
 		w.i(p+"number_warm", cs.MainItems)
 		w.i(p+"number_cold", 0)
+		if s.store.TempTTL() >= 0 {
+			w.i(p+"number_temp", cs.TempItems)
+		}
 		w.i(p+"age_hot", 0)
 		w.i(p+"age_warm", 0)
 		w.u(p+"age", uint64(cs.Age))

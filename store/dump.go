@@ -16,7 +16,7 @@ func (s *Store) CacheDump(id, limit int, fn func(key []byte, nbytes int, unixExp
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := 0
-	for _, q := range []int{qSmall, qMain} {
+	for _, q := range []int{qSmall, qMain, qTemp} {
 		for l := c.q[q].head; l != slab.Nil && (limit == 0 || n < limit); n++ {
 			it := s.hdrAt(l)
 			exp := int64(0)

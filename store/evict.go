@@ -24,7 +24,7 @@ func (s *Store) alloc(total int) (slab.Loc, *class, error) {
 			c.mu.Unlock()
 			return l, c, nil
 		}
-		tail := c.victim()
+		tail := c.victim(s, s.clock.Now())
 		var th uint64
 		if tail != slab.Nil {
 			th = s.hashAt(tail)

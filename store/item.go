@@ -43,6 +43,8 @@ const (
 	stateBusy   = 1 // allocated, being written, not yet linked
 	stateLinked = 2 // in the index and the small queue (queues.go)
 	stateMain   = 3 // in the index and the main queue
+	stateTemp   = 4 // in the index and the temporary queue (short TTLs)
+	stateMax    = stateTemp
 )
 
 // linked: in the index and one of its class's queues.

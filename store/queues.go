@@ -20,10 +20,17 @@ import (
 // without pushing out what is read again, and a hit moves nothing: the
 // queues are FIFO, a read only counts in the item's header (markHit).
 
-// Queues of a class.
+// Queues of a class. The temporary queue is memcached's TEMP_LRU
+// (-o temporary_ttl, `lru temp_ttl`): items stored with a TTL of at most
+// temporary_ttl seconds go there instead, and are never evicted for
+// memory, only freed once expired (by an allocation that finds the
+// queue's tail dead, the reclaimer or a read), so that short-lived items
+// neither push out others nor are pushed out by them.
 const (
-	qSmall = 0
-	qMain  = 1
+	qSmall  = 0
+	qMain   = 1
+	qTemp   = 2
+	nQueues = 3
 )
 
 // smallShare: the small queue is evicted from while it holds at least
@@ -73,7 +80,14 @@ func (c *class) remove(s *Store, l slab.Loc, it hdr) {
 }
 
 // victim is the item eviction looks at next (class lock held), or Nil.
-func (c *class) victim() slab.Loc {
+// A dead item at the temporary queue's tail comes first: it is only
+// reclaimed.
+func (c *class) victim(s *Store, now uint32) slab.Loc {
+	if t := c.q[qTemp].tail; t != slab.Nil {
+		if exp := hdr(s.arena.Chunk(t, HeaderSize)).exptime(); exp != 0 && exp <= now {
+			return t
+		}
+	}
 	small, main := &c.q[qSmall], &c.q[qMain]
 	if small.tail != slab.Nil && (main.tail == slab.Nil || small.n*smallShare >= c.sc.TotalChunks()) {
 		return small.tail
@@ -98,6 +112,11 @@ func (c *class) oldest() slab.Loc {
 // was last looked at, with one read less. False: it is to be evicted.
 func (c *class) requeue(s *Store, l slab.Loc, it hdr) bool {
 	f := it.iflags()
+	if it.state() == stateTemp { // never evicted: its TTL was made longer since
+		c.remove(s, l, it)
+		c.pushHead(s, qTemp, l, it)
+		return true
+	}
 	if s.opts.FlatLRU {
 		// memcached's flat LRU: an item read twice since it came (ACTIVE)
 		// gets one more turn, from the head.
@@ -179,3 +198,16 @@ func (g *ghostTable) take(h uint64) bool {
 
 // bytes is the table's memory.
 func (g *ghostTable) bytes() int64 { return int64(len(g.words)) * 4 }
+
+// SetTempTTL turns the temporary queue on for items stored from now on
+// with a TTL of at most ttl seconds, or off for a negative ttl (`lru
+// temp_ttl`); items already stored stay where they are. It does nothing
+// with the flat LRU (-o no_lru_maintainer), as memcached refuses it then.
+func (s *Store) SetTempTTL(ttl int64) {
+	if !s.opts.FlatLRU {
+		s.tempTTL.Store(max(ttl, -1))
+	}
+}
+
+// TempTTL is the temporary queue's TTL bound, negative when it is off.
+func (s *Store) TempTTL() int64 { return s.tempTTL.Load() }

@@ -51,7 +51,7 @@ type restartSettings struct {
 // header differs starts empty instead of misreading the pages.
 var itemLayout = fmt.Sprint("header ", HeaderSize, " offsets ",
 	[]int{offPrev, offNext, offExp, offAtime, offCAS, offFlags, offNbytes, offNkey, offState, offCls, offIflags},
-	" linked ", stateLinked, " main ", stateMain, " freq ", freqMask)
+	" linked ", stateLinked, " main ", stateMain, " temp ", stateTemp, " freq ", freqMask)
 
 // restartMeta is what a graceful stop saves besides the pages.
 type restartMeta struct {
@@ -218,7 +218,7 @@ func (s *Store) rebuild(m *restartMeta) {
 	}
 	maxCAS := m.CAS
 	ps := s.arena.PageSize()
-	lru := make([][2][]uint64, len(s.classes)) // per queue: atime<<32 | loc
+	lru := make([][nQueues][]uint64, len(s.classes)) // per queue: atime<<32 | loc
 	var pool []uint32
 	r := &s.restart
 	for p, id := range m.Pages {
@@ -297,7 +297,7 @@ const (
 // resumable judges a chunk marked linked in a page of class id (chunk
 // size size): never trust a header that does not fit its chunk.
 func (s *Store) resumable(it hdr, id uint8, size int, now uint32) resumeVerdict {
-	if it.cls() != id || it.nkey() == 0 || it.nkey() > maxKeyLength || HeaderSize+it.nkey()+it.nbytes() > size {
+	if it.cls() != id || it.state() > stateMax || it.nkey() == 0 || it.nkey() > maxKeyLength || HeaderSize+it.nkey()+it.nbytes() > size {
 		return resumeTorn
 	}
 	if ok, _ := s.live(it, now); !ok {

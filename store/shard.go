@@ -22,7 +22,7 @@ type shard struct {
 type class struct {
 	mu          sync.Mutex
 	sc          *slab.Class
-	q           [2]queue // qSmall, qMain
+	q           [nQueues]queue // qSmall, qMain, qTemp
 	st          classStats
 	lastEvicted uint64 // evictions seen by the last automove pass
 }
@@ -100,7 +100,9 @@ func (s *Store) link(sh *shard, slot int, h uint64, l slab.Loc, now uint32) {
 		sh.idx.insert(h, l)
 	}
 	q := qSmall
-	if slot < 0 && !s.opts.FlatLRU && s.ghost.take(h) {
+	if t := s.tempTTL.Load(); t >= 0 && it.exptime() != 0 && int64(it.exptime())-int64(now) <= t {
+		q = qTemp
+	} else if slot < 0 && !s.opts.FlatLRU && s.ghost.take(h) {
 		q = qMain // evicted from the small queue lately: seen twice
 	}
 	c := s.classes[it.cls()]

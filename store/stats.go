@@ -71,7 +71,7 @@ type ClassStats struct {
 	ChunkSize, ChunksPerPage, TotalPages            int
 	TotalChunks, UsedChunks, FreeChunks             int
 	Items                                           int64
-	SmallItems, MainItems                           int64 // in each queue (queues.go)
+	SmallItems, MainItems, TempItems                int64 // in each queue (queues.go)
 	MemRequested                                    int64
 	Age                                             uint32
 	Evicted, EvictedNonzero, EvictedUnfetched       uint64
@@ -136,7 +136,7 @@ func (s *Store) Stats() Stats {
 			EvictedActive: c.st.evictedActive, EvictedTime: c.st.evictedTime,
 			OutOfMemory: c.st.outOfMemory, Reclaimed: c.st.reclaimed, ExpiredUnfetched: c.st.expiredUnfetched,
 			CrawlerReclaimed: c.st.crawlerReclaimed, MovesWithinLRU: c.st.rescued, MovesToMain: c.st.promoted,
-			SmallItems: int64(c.q[qSmall].n), MainItems: int64(c.q[qMain].n),
+			SmallItems: int64(c.q[qSmall].n), MainItems: int64(c.q[qMain].n), TempItems: int64(c.q[qTemp].n),
 		}
 		if old := c.oldest(); old != slab.Nil {
 			if a := hdr(s.arena.Chunk(old, HeaderSize)).atime(); a <= now {

@@ -60,6 +60,12 @@ type Options struct {
 	// the item to the head at most once per bumpInterval, an item read
 	// twice since it came kept once at the tail; no S3-FIFO (queues.go).
 	FlatLRU bool
+	// TempLRU is memcached's temp_lru (-o temporary_ttl=N): items stored
+	// with a TTL of at most TempTTL seconds go to a queue of their own,
+	// never evicted (queues.go). Not with FlatLRU, as memcached has it only
+	// with its LRU maintainer.
+	TempLRU bool
+	TempTTL uint32
 }
 
 // Errors returned by storage operations that are not a stored/not-stored
@@ -102,6 +108,7 @@ type Store struct {
 
 	memLimit atomic.Int64           // bytes; SetMemoryLimit changes it
 	events   atomic.Pointer[Events] // SetEvents
+	tempTTL  atomic.Int64           // SetTempTTL: seconds, negative for no temporary queue
 	resized  chan struct{}          // SetMemoryLimit to the maintainer: shrink now
 
 	stop     chan struct{}
@@ -162,14 +169,19 @@ func New(o Options) (*Store, error) {
 		resized:   make(chan struct{}, 1),
 	}
 	s.memLimit.Store(o.MemoryLimit)
+	s.tempTTL.Store(-1)
+	if o.TempLRU && !o.FlatLRU {
+		s.tempTTL.Store(int64(o.TempTTL))
+	}
 	s.mcSizes = memcachedSizes(o.MinChunk, o.GrowthFactor)
 	sizes := slab.Sizes(HeaderSize+o.MinChunk, o.GrowthFactor, pageSize)
 	s.classes = make([]*class, len(sizes)+1)
 	arena.SetClasses(len(sizes))
 	for i, sz := range sizes {
 		c := &class{sc: slab.NewClass(uint8(i+1), sz, arena)}
-		c.q[qSmall] = queue{head: slab.Nil, tail: slab.Nil}
-		c.q[qMain] = queue{head: slab.Nil, tail: slab.Nil}
+		for q := range c.q {
+			c.q[q] = queue{head: slab.Nil, tail: slab.Nil}
+		}
 		s.classes[i+1] = c
 	}
 	// memcached 1.6.45 hands out 2 as the first CAS of a fresh daemon (a
