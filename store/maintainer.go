@@ -26,9 +26,7 @@ func (s *Store) runMaintainer() {
 		case <-s.resized:
 			s.shrink() // what is left goes on the next passes
 		case <-t.C:
-			if s.arena.OverLimit() > 0 {
-				s.shrink()
-			}
+			s.shrink()
 			if s.automoveLevel.Load() > 0 && !s.opts.NoEvictions {
 				if samples++; samples > window {
 					s.automove()

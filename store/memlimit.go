@@ -22,9 +22,14 @@ func (s *Store) SetMemoryLimit(bytes int64) bool {
 		return false
 	}
 	s.memLimit.Store(bytes)
-	select {
-	case s.resized <- struct{}{}:
-	default:
+	if s.arena.OverLimit() > 0 {
+		// Only a shrink gives pages back: first pages of classes granted
+		// past the limit put the arena over it in normal running too.
+		s.shrinking.Store(true)
+		select {
+		case s.resized <- struct{}{}:
+		default:
+		}
 	}
 	return true
 }
@@ -32,20 +37,30 @@ func (s *Store) SetMemoryLimit(bytes int64) bool {
 // MemoryLimit is the item memory limit in bytes (-m, or cache_memlimit).
 func (s *Store) MemoryLimit() int64 { return s.memLimit.Load() }
 
-// shrink gives up to shrinkPerTick pages back while the arena holds more
-// than its limit.
+// shrink gives up to shrinkPerTick pages back while a shrink is under
+// way (SetMemoryLimit lowered the limit) and the arena holds more than
+// its limit; the shrink ends there, or when every class is down to one
+// page.
 func (s *Store) shrink() {
-	for n := 0; n < shrinkPerTick && s.arena.OverLimit() > 0; n++ {
+	if !s.shrinking.Load() {
+		return
+	}
+	for n := 0; n < shrinkPerTick; n++ {
+		if s.arena.OverLimit() == 0 {
+			s.shrinking.Store(false)
+			return
+		}
 		c := s.shrinkVictim()
 		if c == nil {
-			return // every class is down to its one page
+			s.shrinking.Store(false) // every class is down to its one page
+			return
 		}
 		s.moveMu.Lock()
 		ok := s.movePageLocked(c, nil)
 		s.moveMu.Unlock()
 		s.logPageMove(c, nil, ok)
 		if !ok {
-			return
+			return // tried again on the next pass
 		}
 	}
 }

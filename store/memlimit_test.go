@@ -35,6 +35,9 @@ func TestSetMemoryLimit(t *testing.T) {
 		t.Fatalf("16 MB of items took %d bytes", full.TotalMalloced)
 	}
 	ts.SetMemoryLimit(8 << 20)
+	if !ts.shrinking.Load() {
+		t.Fatal("a lower limit started no shrink")
+	}
 	for ts.arena.OverLimit() > 0 {
 		n := ts.arena.OverLimit()
 		ts.shrink()
@@ -68,5 +71,26 @@ func TestSetMemoryLimitMemoryFile(t *testing.T) {
 	}
 	if ts.MemoryLimit() != 8<<20 {
 		t.Fatalf("limit %d after a refused change", ts.MemoryLimit())
+	}
+}
+
+// Without a lower limit nothing is given back, though the first pages of
+// classes put a small arena over its limit (t/slabs_reassign.t).
+func TestNoShrinkWithoutLowerLimit(t *testing.T) {
+	ts := newTestStore(t, Options{MemoryLimit: 2 << 20})
+	for i, size := range []int{100, 1000, 10000, 100000, 300000} {
+		for j := 0; j < 30; j++ {
+			ts.set("k"+itoa(i)+"-"+itoa(j), repeat("v", size))
+		}
+	}
+	if ts.arena.OverLimit() == 0 {
+		t.Fatal("the classes' first pages did not put the arena over its limit")
+	}
+	before := ts.Stats().TotalMalloced
+	ts.shrink()
+	ts.SetMemoryLimit(4 << 20) // higher: no shrink either
+	ts.shrink()
+	if after := ts.Stats().TotalMalloced; after != before || ts.shrinking.Load() {
+		t.Fatalf("pages given back without a lower limit: %d bytes, then %d", before, after)
 	}
 }

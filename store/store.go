@@ -106,10 +106,11 @@ type Store struct {
 
 	restart RestartReport
 
-	memLimit atomic.Int64           // bytes; SetMemoryLimit changes it
-	events   atomic.Pointer[Events] // SetEvents
-	tempTTL  atomic.Int64           // SetTempTTL: seconds, negative for no temporary queue
-	resized  chan struct{}          // SetMemoryLimit to the maintainer: shrink now
+	memLimit  atomic.Int64           // bytes; SetMemoryLimit changes it
+	events    atomic.Pointer[Events] // SetEvents
+	tempTTL   atomic.Int64           // SetTempTTL: seconds, negative for no temporary queue
+	resized   chan struct{}          // SetMemoryLimit to the maintainer: shrink now
+	shrinking atomic.Bool            // a shrink is under way (memlimit.go)
 
 	stop     chan struct{}
 	wg       sync.WaitGroup
