@@ -281,7 +281,7 @@ func (d *diffStops) check(t *testing.T, ra, rb result, na, nb, candName, where s
 // gocached (one connection each, a sentinel after every command) and
 // requires byte-identical replies, CAS uniques normalised.
 func TestDifferential(t *testing.T) {
-	ref := memcachedBinary(t)
+	ref, wellFormed := diffReference(t)
 	cand := candidateBinary(t)
 	seed := diffSeed(t)
 	n := envInt(t, "DIFF_N", 3000)
@@ -303,18 +303,18 @@ func TestDifferential(t *testing.T) {
 		limit int
 	}{
 		{"I1m", flagsDefault, limitDefault},
-		{"I2k", flagsSmall, limitSmall},
+		{"I2k", smallFlags(wellFormed), limitSmall},
 	}
 	for ci, cfg := range configs {
 		t.Run(cfg.name, func(t *testing.T) {
-			runDifferential(t, ref, cand, cfg.flags, cfg.limit, seed+uint64(ci), n, trace)
+			runDifferential(t, ref, cand, cfg.flags, cfg.limit, seed+uint64(ci), n, wellFormed, trace)
 		})
 	}
 }
 
-func runDifferential(t *testing.T, ref, cand binary, flags []string, limit int, seed uint64, n int, trace *os.File) {
+func runDifferential(t *testing.T, ref, cand binary, flags []string, limit int, seed uint64, n int, wellFormed bool, trace *os.File) {
 	p := newPair(t, ref, cand, flags)
-	g := newGen(seed, limit, false)
+	g := newGen(seed, limit, false, wellFormed)
 	kinds := map[string]int{}
 	var stops diffStops
 	start := time.Now()

@@ -65,6 +65,9 @@
 //	GOCACHED_BIN  absolute path of the gocached binary (tests skip without it)
 //	DIFF_SELF=1   use memcached in place of gocached everywhere (checks the
 //	              harness itself: memcached against memcached must agree)
+//	DIFF_REF=1.6.18  the differential tests' reference is Debian's memcached
+//	              1.6.18, fed only well-formed commands (scripts/interop.sh runs
+//	              them so once more); the default is MEMCACHED_REF (1.6.45)
 //	DIFF_SEED     seed of the differential generator (default: time based, logged)
 //	DIFF_N        commands per differential run (default 3000)
 //	DIFF_CONNS    connections per server in TestDifferentialInterleaved (default 12)

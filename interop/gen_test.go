@@ -44,16 +44,21 @@ func (c command) wire() string {
 // in a reply can only come from the sentinel.
 type gen struct {
 	r        *rand.Rand
-	limit    int       // the servers' -I in bytes
-	pipeline bool      // only commands that are safe to pipeline (see next)
-	queue    []command // returned by next before anything new
+	limit    int  // the servers' -I in bytes
+	pipeline bool // only commands that are safe to pipeline (see next)
+	// wellFormed: only commands memcached 1.6.18 and 1.6.45 answer alike
+	// (DIFF_REF=1.6.18, diffReference): no malformed tokens, lines or
+	// meta commands, whose replies 1.6.45's new parser changed.
+	wellFormed bool
+	queue      []command // returned by next before anything new
 }
 
-func newGen(seed uint64, limit int, pipeline bool) *gen {
+func newGen(seed uint64, limit int, pipeline, wellFormed bool) *gen {
 	return &gen{
-		r:        rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		limit:    limit,
-		pipeline: pipeline,
+		r:          rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		limit:      limit,
+		pipeline:   pipeline,
+		wellFormed: wellFormed,
 	}
 }
 
@@ -129,7 +134,10 @@ func (g *gen) next() command {
 		w(10, g.verbosity),
 		w(40, g.junk),
 	}
-	if !g.pipeline {
+	if g.wellFormed {
+		choices = choices[:len(choices)-2] // no verbosity, no junk
+	}
+	if !g.pipeline && !g.wellFormed {
 		choices = append(choices, w(10, g.longLine), w(5, g.quit), w(200, g.meta))
 	}
 	if g.limit <= 4096 {
@@ -159,6 +167,9 @@ func (g *gen) word(minLen, maxLen int) string {
 
 // storeKey is a key for a storage command.
 func (g *gen) storeKey() string {
+	if g.wellFormed {
+		return pickW(g, w(55, pick(g, plainKeys...)), w(30, pick(g, numKeys...)), w(4, key250))
+	}
 	return pickW(g,
 		w(55, pick(g, plainKeys...)),
 		w(30, pick(g, numKeys...)),
@@ -184,12 +195,18 @@ func (g *gen) readKey() string {
 		w(4, pick(g, oddKeys...)),
 	}
 	if !g.pipeline {
-		choices = append(choices, w(12, pick(g, numKeys...)), w(2, key251))
+		choices = append(choices, w(12, pick(g, numKeys...)))
+		if !g.wellFormed {
+			choices = append(choices, w(2, key251))
+		}
 	}
 	return pickW(g, choices...)
 }
 
 func (g *gen) flags() string {
+	if g.wellFormed {
+		return pickW(g, w(50, "0"), w(20, strconv.Itoa(1+g.r.IntN(65535))), w(4, "4294967295"))
+	}
 	return pickW(g,
 		w(50, "0"),
 		w(20, strconv.Itoa(1+g.r.IntN(65535))),
@@ -210,6 +227,10 @@ func (g *gen) flags() string {
 // exptime for storage commands: never a positive time that could run out
 // during the test.
 func (g *gen) exptime() string {
+	if g.wellFormed {
+		return pickW(g, w(60, "0"), w(15, strconv.Itoa(10000+g.r.IntN(1000000))), w(6, "-1"),
+			w(2, "2592000"), w(3, "2592001"), w(2, "2000000000"))
+	}
 	return pickW(g,
 		w(60, "0"),
 		w(15, strconv.Itoa(10000+g.r.IntN(1000000))),
@@ -226,6 +247,10 @@ func (g *gen) exptime() string {
 }
 
 func (g *gen) touchExp() string {
+	if g.wellFormed {
+		return pickW(g, w(40, "0"), w(25, strconv.Itoa(10000+g.r.IntN(1000000))), w(8, "-1"),
+			w(5, "2592001"), w(3, "2592000"))
+	}
 	return pickW(g,
 		w(40, "0"),
 		w(25, strconv.Itoa(10000+g.r.IntN(1000000))),
@@ -315,7 +340,11 @@ func (g *gen) storage() command {
 	cmd := command{kind: verb}
 	if verb == "cas" {
 		var ctok string
-		if g.pipeline {
+		if g.wellFormed && g.pipeline {
+			ctok = pick(g, "0", "999999999999")
+		} else if g.wellFormed {
+			ctok = pickW(g, w(80, casPlaceholder), w(10, "0"), w(10, "999999999999"))
+		} else if g.pipeline {
 			// CAS uniques from replies in the same write are unknown.
 			ctok = pick(g, "0", "999999999999", "abc", "-1", "18446744073709551616")
 		} else {
@@ -333,6 +362,7 @@ func (g *gen) storage() command {
 	switch n := g.r.IntN(100); {
 	case n < 12:
 		toks = append(toks, "noreply")
+	case g.wellFormed:
 	case n < 14:
 		toks = append(toks, "junk") // an ignored extra token
 	case n < 16:
@@ -410,7 +440,7 @@ func (g *gen) retrieval() command {
 	}
 	var nk int
 	switch n := g.r.IntN(100); {
-	case n < 3:
+	case n < 3 && !g.wellFormed:
 		nk = 0
 	case n < 73:
 		nk = 1 + g.r.IntN(4)
@@ -430,7 +460,7 @@ func (g *gen) retrieval() command {
 			toks = append(toks, g.readKey())
 		}
 	}
-	if nk > 0 && g.r.IntN(30) == 0 {
+	if nk > 0 && g.r.IntN(30) == 0 && !g.wellFormed {
 		toks = append(toks, "noreply") // just another key to get
 	}
 	sep := " "
@@ -441,6 +471,9 @@ func (g *gen) retrieval() command {
 	case 1:
 		lead = "   "
 	}
+	if g.wellFormed {
+		sep, lead = " ", ""
+	}
 	return command{kind: verb, parts: [][]byte{[]byte(lead + strings.Join(toks, sep) + g.eol())}}
 }
 
@@ -450,6 +483,7 @@ func (g *gen) touch() command {
 	switch n := g.r.IntN(100); {
 	case n < 10:
 		toks = append(toks, "noreply")
+	case g.wellFormed:
 	case n < 13:
 		toks = append(toks, "junk")
 	case n < 16:
@@ -464,6 +498,10 @@ func (g *gen) touch() command {
 
 func (g *gen) delete() command {
 	k := g.readKey()
+	if g.wellFormed {
+		line := pickW(g, w(40, "delete "+k), w(8, "delete "+k+" noreply"))
+		return command{kind: "delete", parts: [][]byte{[]byte(line + g.eol())}}
+	}
 	line := pickW(g,
 		w(40, "delete "+k),
 		w(8, "delete "+k+" 0"),
@@ -485,8 +523,11 @@ func (g *gen) arith() command {
 	verb := pick(g, "incr", "decr")
 	key := pickW(g, w(70, pick(g, numKeys...)), w(18, pick(g, plainKeys...)),
 		w(7, pick(g, missKeys...)), w(3, key251), w(2, pick(g, oddKeys...)))
-	if g.pipeline { // see readKey
+	if g.pipeline || g.wellFormed { // see readKey
 		key = pickW(g, w(90, pick(g, numKeys...)), w(10, pick(g, missKeys...)))
+	}
+	if g.wellFormed {
+		return g.wellFormedArith(verb, key)
 	}
 	delta := pickW(g,
 		w(30, "1"),
@@ -529,7 +570,25 @@ func (g *gen) arith() command {
 	return cmd
 }
 
+// wellFormedArith is incr/decr with a valid delta on a number it stores
+// first (DIFF_REF=1.6.18: the two memcached versions agree on these).
+func (g *gen) wellFormedArith(verb, key string) command {
+	delta := pickW(g, w(30, "1"), w(5, "0"), w(20, strconv.Itoa(1+g.r.IntN(1000))))
+	line := verb + " " + key + " " + delta
+	if g.r.IntN(10) == 0 {
+		line += " noreply"
+	}
+	g.queue = append(g.queue, command{kind: verb, parts: [][]byte{[]byte(line + g.eol())}})
+	v := pick(g, "0", "1", "9", "10", "99", "100", "999", "12345", "4294967296", "007")
+	return command{kind: "set", parts: [][]byte{[]byte(
+		"set " + key + " " + pick(g, "0", "5") + " 0 " + strconv.Itoa(len(v)) + "\r\n" + v + "\r\n")}}
+}
+
 func (g *gen) flush() command {
+	if g.wellFormed {
+		line := pick(g, "flush_all", "flush_all 0", "flush_all noreply", "flush_all 0 noreply")
+		return command{kind: "flush_all", parts: [][]byte{[]byte(line + g.eol())}}
+	}
 	line := pickW(g,
 		w(30, "flush_all"),
 		w(20, "flush_all 0"),
@@ -547,7 +606,11 @@ func (g *gen) flush() command {
 }
 
 func (g *gen) version() command {
-	return command{kind: "version", parts: [][]byte{[]byte(pick(g, "version", "version x") + g.eol())}}
+	v := pick(g, "version", "version x")
+	if g.wellFormed {
+		v = "version"
+	}
+	return command{kind: "version", parts: [][]byte{[]byte(v + g.eol())}}
 }
 
 func (g *gen) verbosity() command {

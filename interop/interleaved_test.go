@@ -29,7 +29,7 @@ import (
 // noreply and quiet meta commands ending with its own "mn" is read back
 // from another connection.
 func TestDifferentialInterleaved(t *testing.T) {
-	ref := memcachedBinary(t)
+	ref, wellFormed := diffReference(t)
 	cand := candidateBinary(t)
 	seed := diffSeed(t)
 	n := envInt(t, "DIFF_N", 3000)
@@ -54,10 +54,10 @@ func TestDifferentialInterleaved(t *testing.T) {
 		limit int
 	}{
 		{"I1m", flagsDefault, limitDefault},
-		{"I2k", flagsSmall, limitSmall},
+		{"I2k", smallFlags(wellFormed), limitSmall},
 	} {
 		t.Run(cfg.name, func(t *testing.T) {
-			runInterleaved(t, ref, cand, cfg.flags, cfg.limit, seed+uint64(ci), n, conns, trace)
+			runInterleaved(t, ref, cand, cfg.flags, cfg.limit, seed+uint64(ci), n, conns, wellFormed, trace)
 		})
 	}
 }
@@ -147,14 +147,14 @@ func (r *interleavedRun) remember(i int, s step, na, nb string) {
 	}
 }
 
-func runInterleaved(t *testing.T, ref, cand binary, flags []string, limit int, seed uint64, n, conns int, trace *os.File) {
+func runInterleaved(t *testing.T, ref, cand binary, flags []string, limit int, seed uint64, n, conns int, wellFormed bool, trace *os.File) {
 	sa, sb := startServer(t, ref, flags...), startServer(t, cand, flags...)
 	requireSentinel(t, sa)
 	requireSentinel(t, sb)
 	r := &interleavedRun{t: t, a: newMulti(t, sa, conns), b: newMulti(t, sb, conns),
 		replay: fmt.Sprintf("GOCACHED_BIN=$PWD/bin/gocached DIFF_SEED=%d DIFF_N=%d DIFF_CONNS=%d go test -tags interop -count=1 -v -run '%s' ./interop/",
 			seed-seedOffset(t), n, conns, t.Name())}
-	g := newIGen(seed, limit, conns)
+	g := newIGen(seed, limit, conns, wellFormed)
 	kinds := map[string]int{}
 	var stops diffStops
 	start := time.Now()
@@ -229,8 +229,8 @@ type igen struct {
 	queue []step
 }
 
-func newIGen(seed uint64, limit, conns int) *igen {
-	g := newGen(seed, limit, false)
+func newIGen(seed uint64, limit, conns int, wellFormed bool) *igen {
+	g := newGen(seed, limit, false, wellFormed)
 	return &igen{g: g, r: g.r, conns: conns}
 }
 
@@ -246,7 +246,7 @@ func (ig *igen) next() step {
 				conn = ig.other(conn)
 			}
 			ig.queue = []step{{conn: conn, cmd: ig.g.next(), want: 1}}
-		case ig.conns > 1 && ig.r.IntN(100) < 20:
+		case ig.conns > 1 && ig.r.IntN(100) < 20 && !ig.g.wellFormed: // scenarios use meta commands
 			ig.queue = ig.scenario()
 		default:
 			ig.queue = []step{{conn: ig.r.IntN(ig.conns), cmd: ig.g.next(), want: 1}}

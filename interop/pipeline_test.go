@@ -25,7 +25,7 @@ import (
 // (memcached 1.6.18 then discards the replies of earlier commands in the
 // same read batch, which a reimplementation need not copy).
 func TestPipeline(t *testing.T) {
-	ref := memcachedBinary(t)
+	ref, wellFormed := diffReference(t)
 	cand := candidateBinary(t)
 	seed := diffSeed(t)
 	n := min(envInt(t, "DIFF_N", 3000)/5, 1000)
@@ -37,11 +37,11 @@ func TestPipeline(t *testing.T) {
 		limit int
 	}{
 		{"I1m", flagsDefault, limitDefault},
-		{"I2k", flagsSmall, limitSmall},
+		{"I2k", smallFlags(wellFormed), limitSmall},
 	} {
 		t.Run(cfg.name, func(t *testing.T) {
 			p := newPair(t, ref, cand, cfg.flags)
-			g := newGen(seed, cfg.limit, true)
+			g := newGen(seed, cfg.limit, true, wellFormed)
 			t.Run("interleaved", func(t *testing.T) {
 				cmds := make([]command, n)
 				var buf bytes.Buffer

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,6 +53,37 @@ func memcachedBinary(t testing.TB) binary {
 		return withMemcachedFlags(binary{name: "memcached", path: p})
 	}
 	return debianMemcached(t)
+}
+
+// diffReference is the reference of the differential tests: memcached
+// 1.6.45 (memcachedBinary), or with DIFF_REF=1.6.18 Debian's 1.6.18, which
+// they then feed only well-formed commands (wellFormed): 1.6.45's text
+// parser answers malformed lines and meta commands differently, and
+// gocached follows 1.6.45 there.
+func diffReference(t testing.TB) (ref binary, wellFormed bool) {
+	t.Helper()
+	switch v := os.Getenv("DIFF_REF"); v {
+	case "", "1.6.45":
+		return memcachedBinary(t), false
+	case "1.6.18":
+		return debianMemcached(t), true
+	default:
+		t.Fatalf("DIFF_REF=%q: 1.6.45 (the default) or 1.6.18", v)
+		return binary{}, false
+	}
+}
+
+// smallFlags are flagsSmall for the differential tests' reference: memcached
+// 1.6.18 (wellFormed) reads slab_chunk_max in bytes, and crashes on its
+// first store with slab_chunk_max=2 (2 bytes); gocached reads values past
+// 1024 as bytes too.
+func smallFlags(wellFormed bool) []string {
+	if !wellFormed {
+		return flagsSmall
+	}
+	f := slices.Clone(flagsSmall)
+	f[slices.Index(f, "slab_chunk_max=2")] = "slab_chunk_max=2048"
+	return f
 }
 
 // debianMemcached returns Debian's memcached (1.6.18) from PATH;
