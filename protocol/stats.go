@@ -78,3 +78,28 @@ func ParseStatsDetail(t *Tokens) int {
 	}
 	return DetailUsage
 }
+
+// StatsSubcommand names what "stats <sub>" asks for, as memcached 1.6.45's
+// process_stat picks it: reset, detail, settings, cachedump, conns and
+// extstore by any prefix (its strncmp over the letters sent), in that
+// order, so "stats s" is settings and "stats c" cachedump; then items,
+// slabs and sizes only whole (its get_stats); then gocached's own, whole.
+// "" is none (ERROR).
+func StatsSubcommand(sub []byte, own ...string) string {
+	for _, name := range [...]string{"reset", "detail", "settings", "cachedump", "conns", "extstore"} {
+		if len(sub) > 0 && len(sub) <= len(name) && string(sub) == name[:len(sub)] {
+			return name
+		}
+	}
+	for _, name := range [...]string{"items", "slabs", "sizes"} {
+		if string(sub) == name {
+			return name
+		}
+	}
+	for _, name := range own {
+		if string(sub) == name {
+			return name
+		}
+	}
+	return ""
+}

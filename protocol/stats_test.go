@@ -67,3 +67,18 @@ func TestParseStatsDetail(t *testing.T) {
 		t.Errorf("AppendPrefixStat: %q", got)
 	}
 }
+
+func TestStatsSubcommand(t *testing.T) {
+	for sub, want := range map[string]string{
+		"reset": "reset", "r": "reset", "res": "reset", "resets": "",
+		"d": "detail", "s": "settings", "set": "settings", "settingsx": "",
+		"c": "cachedump", "ca": "cachedump", "co": "conns", "conns": "conns",
+		"e": "extstore", "ext": "extstore", "extstorex": "",
+		"items": "items", "i": "", "it": "", "slabs": "slabs", "sl": "", "sizes": "sizes", "si": "",
+		"latency": "latency", "lat": "", "hotkeys": "hotkeys", "bogus": "",
+	} {
+		if got := StatsSubcommand([]byte(sub), "latency", "hotkeys"); got != want {
+			t.Errorf("StatsSubcommand(%q) = %q, want %q", sub, got, want)
+		}
+	}
+}

@@ -77,7 +77,7 @@ func (c *conn) cmdStats(t *protocol.Tokens) action {
 		return actMore
 	}
 	w := statWriter{b: c.out}
-	switch string(t.T[1]) {
+	switch protocol.StatsSubcommand(t.T[1], "latency", "hotkeys") {
 	case "reset":
 		s.resetStats()
 		c.out = append(c.out, protocol.Reset...)
@@ -90,6 +90,8 @@ func (c *conn) cmdStats(t *protocol.Tokens) action {
 		s.writeSlabs(&w)
 	case "sizes":
 		w.str("sizes_status", "disabled")
+	case "extstore": // memcached built with extstore and none configured: no lines
+
 	case "conns":
 		s.writeConns(&w)
 	case "latency":
