@@ -274,6 +274,15 @@ func runDaemon(c *cli.Context) error {
 		log.Warn("options accepted but without effect in gocached: " + strings.Join(ignored, ", "))
 	}
 
+	// Keys and password files are read by server.New, the ports bound by
+	// Listen: only then may -u give up root, before anything is served
+	// (BeforeServe). A later SIGHUP or refresh_certs rereads them as that
+	// user.
+	drop := func() error { return nil }
+	if u := c.String("user"); u != "" {
+		drop = func() error { return dropPrivileges(u) }
+	}
+	cfg.BeforeServe = drop
 	srv, err := server.New(cfg, log)
 	if err != nil {
 		return err
@@ -284,6 +293,9 @@ func runDaemon(c *cli.Context) error {
 	}
 	if len(inherited) > 0 {
 		// Socket activation: serve what systemd opened, ignore -p/-l/-s.
+		if err := drop(); err != nil {
+			return err
+		}
 		for _, l := range inherited {
 			srv.Serve(l)
 		}
@@ -299,14 +311,6 @@ func runDaemon(c *cli.Context) error {
 		}
 	}
 	warnUnsafe(log, &cfg, srv)
-	// Keys and password files were read by server.New and the ports are
-	// bound: only now may -u give up root. (A later SIGHUP or
-	// refresh_certs rereads them as that user.)
-	if u := c.String("user"); u != "" {
-		if err := dropPrivileges(u); err != nil {
-			return err
-		}
-	}
 	if p := c.String("pidfile"); p != "" {
 		if err := os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			return fmt.Errorf("could not write pid file: %w", err)

@@ -398,6 +398,14 @@ func TestDropPrivileges(t *testing.T) {
 			if exited {
 				t.Fatalf("exited: %s", c.logs())
 			}
+			nc, err := tls.Dial("tcp", "127.0.0.1:"+c.port, &tls.Config{RootCAs: f.CA.Pool()})
+			if err != nil {
+				t.Fatalf("TLS with the key read before the switch: %v", err)
+			}
+			defer nc.Close()
+			// A finished handshake means connections are served, which
+			// begins only after the switch (server.Config.BeforeServe): the
+			// kernel accepts into the backlog as soon as the port is bound.
 			status, err := os.ReadFile("/proc/" + strconv.Itoa(c.cmd.Process.Pid) + "/status")
 			if err != nil {
 				t.Fatal(err)
@@ -414,11 +422,6 @@ func TestDropPrivileges(t *testing.T) {
 					t.Errorf("%s %q, want %q", k, strings.TrimSpace(v), w)
 				}
 			}
-			nc, err := tls.Dial("tcp", "127.0.0.1:"+c.port, &tls.Config{RootCAs: f.CA.Pool()})
-			if err != nil {
-				t.Fatalf("TLS with the key read before the switch: %v", err)
-			}
-			defer nc.Close()
 			_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
 			req, wantRefresh := "refresh_certs\r\n", "OK\r\n"
 			if tc.uid != "0" {

@@ -43,6 +43,10 @@ type Config struct {
 	HashPower       int           // -o hashpower
 	ReadBufLimitMB  int           // -o read_buf_mem_limit: cap on connection buffer memory, MB; 0 = none
 	MemoryFile      string        // -e: item memory in this file, resumed after a graceful stop (restart.go)
+	// BeforeServe, when set, runs once Listen has bound the TCP, unix and
+	// UDP sockets and before any is served (or the metrics listener
+	// opened): the daemon drops privileges there (-u).
+	BeforeServe func() error
 	Version         string        // reported by `version` and stats
 	// DebugCommands enables memcached-debug's debugtime (the daemon sets
 	// it when GOCACHED_MEMCACHED_DEBUG=1, as memcached's test suite needs).

@@ -293,6 +293,16 @@ func (s *Server) Listen() error {
 			return fail(err)
 		}
 	}
+	// Every socket is bound and none served yet: the daemon gives up root
+	// here (-u), so that no request is ever handled as root.
+	if s.cfg.BeforeServe != nil {
+		if err := s.cfg.BeforeServe(); err != nil {
+			for _, u := range us {
+				u.pc.Close()
+			}
+			return fail(err)
+		}
+	}
 	// With -p 0 and no -U nor -s memcached runs with no listener at all
 	// (t/issue_67.t), and so does gocached.
 	if err := s.ListenMetrics(); err != nil {
