@@ -47,7 +47,7 @@ type Config struct {
 	// UDP sockets and before any is served (or the metrics listener
 	// opened): the daemon drops privileges there (-u).
 	BeforeServe func() error
-	Version         string        // reported by `version` and stats
+	Version     string // reported by `version` and stats
 	// DebugCommands enables memcached-debug's debugtime (the daemon sets
 	// it when GOCACHED_MEMCACHED_DEBUG=1, as memcached's test suite needs).
 	DebugCommands bool
