@@ -2,17 +2,15 @@ package main
 
 import (
 	"encoding/json"
-	"net/http"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gocached/gocached/internal/promtest"
 	"github.com/gocached/gocached/internal/servertest"
 	"github.com/gocached/gocached/server"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 )
 
 // metricName finds the metric names in a PromQL expression: ours and
@@ -29,16 +27,7 @@ func served(t *testing.T) map[string]bool {
 	})
 	port := s.Addrs()[0].String()[strings.LastIndexByte(s.Addrs()[0].String(), ':')+1:]
 	roundTrip(t, port, "set k 0 0 1\r\nx\r\nget k\r\n")
-	resp, err := http.Get("http://" + s.MetricsAddr().String() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fams := promtest.Scrape(t, "http://"+s.MetricsAddr().String()+"/metrics")
 	names := map[string]bool{}
 	for n := range fams {
 		names[n] = true

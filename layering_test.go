@@ -24,6 +24,7 @@ func TestLayering(t *testing.T) {
 		"internal/casorder":  {},
 		"internal/hotkeys":   {},
 		"internal/testcerts": {},
+		"internal/promtest":  {}, // test support: scrapes /metrics
 		// Test support for the tests above server.
 		"internal/servertest": {"server", "protocol", "store", "slab", "internal/hotkeys"},
 	}

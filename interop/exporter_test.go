@@ -6,9 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"sort"
@@ -17,9 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gocached/gocached/internal/promtest"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 )
 
 // TestMemcachedExporter scrapes prometheus/memcached_exporter (v0.14.4,
@@ -87,14 +84,14 @@ func TestMemcachedExporter(t *testing.T) {
 		{"memcached_commands_total", "delete", "hit"},
 		{"memcached_commands_total", "touch", "hit"},
 	} {
-		if v := sampleValue(got[c.family], "command", c.command, "status", c.status); v <= 0 {
+		if v, _ := promtest.Value(got, c.family, "command", c.command, "status", c.status); v <= 0 {
 			t.Errorf("gocached %s{command=%q,status=%q} = %v after traffic", c.family, c.command, c.status, v)
 		}
 	}
 
 	// gocached's native endpoint: every family the exporter shows for it
 	// (its own up/scrape figures aside), with the same label names.
-	native := scrapeURL(t, "http://"+metricsAddr+"/metrics")
+	native := promtest.Scrape(t, "http://"+metricsAddr+"/metrics")
 	for name, fam := range got {
 		// The exporter's own figures: its up gauge, scrape counters and
 		// the exporter process's Go, process and HTTP handler metrics.
@@ -176,32 +173,9 @@ func scrapeExporter(t *testing.T, exporter string, s *server) map[string]*dto.Me
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	fams := scrapeURL(t, "http://"+addr+"/metrics")
-	if v := sampleValue(fams["memcached_up"]); v != 1 {
+	fams := promtest.Scrape(t, "http://"+addr+"/metrics")
+	if v, _ := promtest.Value(fams, "memcached_up"); v != 1 {
 		t.Fatalf("exporter says memcached_up=%v for %s\n%s", v, s.name, out.String())
-	}
-	return fams
-}
-
-func scrapeURL(t *testing.T, url string) map[string]*dto.MetricFamily {
-	t.Helper()
-	cl := http.Client{Timeout: 10 * time.Second}
-	resp, err := cl.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s\n%s", url, resp.Status, body)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("GET %s: not Prometheus text format: %v", url, err)
 	}
 	return fams
 }
@@ -263,33 +237,4 @@ func labelValues(f *dto.MetricFamily, names ...string) string {
 		seen[strings.Join(parts, ",")] = true
 	}
 	return strings.Join(sortedKeys(seen), " ")
-}
-
-// sampleValue is the value of the family's sample whose labels include the
-// given name/value pairs (the first such sample), or -1 when none has them.
-func sampleValue(f *dto.MetricFamily, kv ...string) float64 {
-	for _, m := range f.GetMetric() {
-		ok := true
-		for i := 0; i+1 < len(kv); i += 2 {
-			found := false
-			for _, l := range m.GetLabel() {
-				if l.GetName() == kv[i] && l.GetValue() == kv[i+1] {
-					found = true
-				}
-			}
-			ok = ok && found
-		}
-		if !ok {
-			continue
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue()
-		case m.Gauge != nil:
-			return m.Gauge.GetValue()
-		case m.Untyped != nil:
-			return m.Untyped.GetValue()
-		}
-	}
-	return -1
 }

@@ -2,16 +2,14 @@ package server
 
 import (
 	"math/rand/v2"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gocached/gocached/internal/promtest"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 )
 
 // observed is a test server with every observability feature on.
@@ -27,54 +25,7 @@ func observed(t testing.TB, sample int) *Server {
 // scrape fetches /metrics and parses it with Prometheus's own text parser.
 func scrape(t testing.TB, s *Server) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get("http://" + s.MetricsAddr().String() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/metrics: %s", resp.Status)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parsing /metrics: %v", err)
-	}
-	return fams
-}
-
-// value is the value of the sample of family name whose labels include
-// every name=value pair of want; ok false when there is none.
-func value(fams map[string]*dto.MetricFamily, name string, want ...string) (float64, bool) {
-	f := fams[name]
-	if f == nil {
-		return 0, false
-	}
-next:
-	for _, m := range f.Metric {
-		for i := 0; i+1 < len(want); i += 2 {
-			found := false
-			for _, l := range m.Label {
-				if l.GetName() == want[i] && l.GetValue() == want[i+1] {
-					found = true
-				}
-			}
-			if !found {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue(), true
-		case m.Gauge != nil:
-			return m.Gauge.GetValue(), true
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount()), true
-		case m.Untyped != nil:
-			return m.Untyped.GetValue(), true
-		}
-	}
-	return 0, false
+	return promtest.Scrape(t, "http://"+s.MetricsAddr().String()+"/metrics")
 }
 
 // exporterMetrics is every metric memcached_exporter makes of memcached's
@@ -219,9 +170,9 @@ func TestMetricsCountersMove(t *testing.T) {
 		{"version\r\n", "memcached_read_bytes_total", nil, float64(len("version\r\nmn\r\n"))},
 	}
 	for _, tc := range cases {
-		before, _ := value(scrape(t, s), tc.metric, tc.labels...)
+		before, _ := promtest.Value(scrape(t, s), tc.metric, tc.labels...)
 		c.reply(tc.req)
-		after, ok := value(scrape(t, s), tc.metric, tc.labels...)
+		after, ok := promtest.Value(scrape(t, s), tc.metric, tc.labels...)
 		if !ok {
 			t.Errorf("%q: %s%v missing", tc.req, tc.metric, tc.labels)
 			continue
@@ -231,9 +182,9 @@ func TestMetricsCountersMove(t *testing.T) {
 		}
 	}
 	// New connections: the scrapes above are HTTP, not counted.
-	before, _ := value(scrape(t, s), "memcached_connections_total")
+	before, _ := promtest.Value(scrape(t, s), "memcached_connections_total")
 	dial(t, s).reply("version\r\n")
-	if after, _ := value(scrape(t, s), "memcached_connections_total"); after != before+1 {
+	if after, _ := promtest.Value(scrape(t, s), "memcached_connections_total"); after != before+1 {
 		t.Errorf("connections_total went from %v to %v on one connection", before, after)
 	}
 }
@@ -298,7 +249,7 @@ func TestHotKeysEndToEnd(t *testing.T) {
 	if hk["sample_rate"] != "5" {
 		t.Errorf("sample_rate %q", hk["sample_rate"])
 	}
-	if _, ok := value(scrape(t, s), "gocached_hot_key_requests_per_second", "window", "10s", "key", "planted"); !ok {
+	if _, ok := promtest.Value(scrape(t, s), "gocached_hot_key_requests_per_second", "window", "10s", "key", "planted"); !ok {
 		t.Error("planted key not in /metrics")
 	}
 }

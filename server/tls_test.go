@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gocached/gocached/internal/promtest"
 	"github.com/gocached/gocached/internal/testcerts"
 )
 
@@ -693,11 +694,11 @@ func TestTLSMetrics(t *testing.T) {
 		{"gocached_tls_proto_errors_total", nil, 0},
 		{"gocached_tls_new_sessions_total", nil, 1},
 	} {
-		if v, ok := value(fams, x.name, x.labels...); !ok || v != x.want {
+		if v, ok := promtest.Value(fams, x.name, x.labels...); !ok || v != x.want {
 			t.Errorf("%s%v = %v (present %v), want %v", x.name, x.labels, v, ok, x.want)
 		}
 	}
-	if v, ok := value(fams, "gocached_tls_cert_age_seconds"); !ok || v < 0 || v > 60 {
+	if v, ok := promtest.Value(fams, "gocached_tls_cert_age_seconds"); !ok || v < 0 || v > 60 {
 		t.Errorf("gocached_tls_cert_age_seconds = %v (present %v)", v, ok)
 	}
 
