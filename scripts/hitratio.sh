@@ -20,14 +20,8 @@ MS="${HR_M:-64}"
 N="${HR_N:-15000000}"
 ONLY="${HR_ONLY:-}"
 OUT="${HR_OUT:-bin/hitratio}"
-MC18=/usr/bin/memcached
-[ -x "$MC18" ] || { echo "hitratio: $MC18 missing (make interop installs it)" >&2; exit 1; }
-MC145="$(bash scripts/mc145.sh)/memcached"
-mkdir -p bin "$OUT"
-go build -o bin/gocached .
-GC="$repo/bin/gocached"
-user=()
-[ "$(id -u)" != 0 ] || user=(-u root)
+# shellcheck source=servers.sh
+. scripts/servers.sh
 
 # name | replay flags
 workloads=(
@@ -39,28 +33,12 @@ workloads=(
 	"ttl|--zipf 0.9 --sizes 100 --short-ttl 0.4 --ttl 5 --rate 150000"
 )
 
-pid=""
-cleanup() { [ -z "$pid" ] || kill "$pid" 2>/dev/null || true; }
-trap cleanup EXIT
 run() { # m server-name flags...
 	local m=$1 name=$2
 	shift 2
-	local port
-	port=$("$GC" bench freeport)
-	case $name in
-	gocached) "$GC" -p "$port" -l 127.0.0.1 -U 0 -m "$m" >"$OUT/$name.log" 2>&1 & ;;
-	mc145) "$MC145" -p "$port" -l 127.0.0.1 -U 0 -m "$m" "${user[@]}" >"$OUT/$name.log" 2>&1 & ;;
-	mc18) "$MC18" -p "$port" -l 127.0.0.1 -U 0 -m "$m" "${user[@]}" >"$OUT/$name.log" 2>&1 & ;;
-	esac
-	pid=$!
-	for _ in $(seq 100); do
-		"$GC" bench -s "127.0.0.1:$port" -c 1 -n 1 >/dev/null 2>&1 && break
-		sleep 0.1
-	done
+	start_server "$name" "$m"
 	"$GC" bench hitratio -s "127.0.0.1:$port" -n "$N" "$@" --json
-	kill "$pid"
-	wait "$pid" 2>/dev/null || true
-	pid=""
+	stop_server
 }
 
 echo "| -m | workload | gocached hit / miss | memcached 1.6.45 hit / miss | memcached 1.6.18 hit / miss | gocached miss ÷ 1.6.45's | ÷ 1.6.18's |"

@@ -18,18 +18,9 @@ cd "$repo"
 KEYS="${MS_KEYS:-10 30 60}"
 VALUES="${MS_VALUES:-10 100 1000 10000}"
 OUT="${MS_OUT:-bin/memsweep}"
-MC18=/usr/bin/memcached
-[ -x "$MC18" ] || { echo "memsweep: $MC18 missing (make interop installs it)" >&2; exit 1; }
-MC145="$(bash scripts/mc145.sh)/memcached"
-mkdir -p bin "$OUT"
-go build -o bin/gocached .
-GC="$repo/bin/gocached"
-user=()
-[ "$(id -u)" != 0 ] || user=(-u root)
+# shellcheck source=servers.sh
+. scripts/servers.sh
 
-pid=""
-cleanup() { [ -z "$pid" ] || kill "$pid" 2>/dev/null || true; }
-trap cleanup EXIT
 rss() { awk '/^VmRSS/ {printf "%d\n", $2 * 1024}' "/proc/$1/status"; }
 stat() { # port name
 	python3 - "$1" "$2" <<'PY'
@@ -47,18 +38,8 @@ PY
 }
 # one server-name m sizes n: prints "rss_growth curr_items key_value_bytes"
 one() {
-	local name=$1 m=$2 sizes=$3 n=$4 port
-	port=$("$GC" bench freeport)
-	case $name in
-	gocached) "$GC" -p "$port" -l 127.0.0.1 -U 0 -m "$m" >"$OUT/$name.log" 2>&1 & ;;
-	mc145) "$MC145" -p "$port" -l 127.0.0.1 -U 0 -m "$m" "${user[@]}" >"$OUT/$name.log" 2>&1 & ;;
-	mc18) "$MC18" -p "$port" -l 127.0.0.1 -U 0 -m "$m" "${user[@]}" >"$OUT/$name.log" 2>&1 & ;;
-	esac
-	pid=$!
-	for _ in $(seq 100); do
-		"$GC" bench -s "127.0.0.1:$port" -c 1 -n 1 >/dev/null 2>&1 && break
-		sleep 0.1
-	done
+	local name=$1 m=$2 sizes=$3 n=$4
+	start_server "$name" "$m"
 	local before after items kv
 	before=$(rss "$pid")
 	kv=$("$GC" bench hitratio -s "127.0.0.1:$port" --fill -n "$n" --sizes "$sizes" --batch 200 --json |
@@ -66,9 +47,7 @@ one() {
 	sleep 0.5
 	after=$(rss "$pid")
 	items=$(stat "$port" curr_items)
-	kill "$pid"
-	wait "$pid" 2>/dev/null || true
-	pid=""
+	stop_server
 	echo "$((after - before)) $items $kv"
 }
 
