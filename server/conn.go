@@ -101,9 +101,6 @@ type conn struct {
 	// rewrites a value in place only when no one else holds the item; reset
 	// by markWritten.
 	pinned []uint64
-	// written: memcached would have written its replies since the current
-	// command began (UDP transmits its datagrams then).
-	written bool
 
 	// scratch is parse scratch, held only while process runs, so that an idle
 	// connection does not carry it.
@@ -533,7 +530,6 @@ func rawIO(trap, fd uintptr, b []byte) (int, syscall.Errno) {
 // binary protocol's rules, every -R commands, and each flush.
 func (c *conn) markWritten() {
 	c.pinned = c.pinned[:0]
-	c.written = true
 }
 
 // flush writes every pending reply with one write. Replies the binary

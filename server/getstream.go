@@ -46,7 +46,7 @@ func (c *conn) startGetStream(buf []byte) {
 		i++
 	}
 	c.gs = getStream{active: true, cas: cas, start: len(c.out), unknown: buf[0] == ' '}
-	c.noreply, c.written = false, false
+	c.noreply = false
 	if c.s.verbosity.Load() > 1 {
 		c.s.log.Debug("command (streamed get)")
 	}

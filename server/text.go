@@ -120,7 +120,7 @@ func (c *conn) commandDone() bool {
 func (c *conn) dispatch(line []byte, n int) (action, bool) {
 	t := &c.scratch.tok
 	t.Tokenize(line)
-	c.noreply, c.written = false, false
+	c.noreply = false
 	if c.s.verbosity.Load() > 1 {
 		c.s.log.Debug("command", zap.Int64("conn", c.id), zap.ByteString("line", line))
 	}

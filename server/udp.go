@@ -23,14 +23,14 @@ import (
 // has one, a multi-key get one per key (END rides on the last). Each object
 // is sent as its own message of datagrams of at most 1400 bytes, sequence
 // 0..n-1 of total n, echoing the request id. Objects wait in a batch that is
-// transmitted after a get-family command whose keys were all looked up,
-// after mn, after quit, every -R commands, and when the datagram is used up;
-// memcached's transmit sends the batch's first object even when it is empty
-// (a header with total 0: a multi-get whose first key missed, quit), then
-// skips every empty object that follows a sent one, and never sends an
+// transmitted, as memcached 1.6.45 does, at mn, after quit, every -R
+// commands, and when the datagram is used up (1.6.18 also wrote after
+// every get); memcached's transmit sends the batch's first object even when
+// it is empty (a header with total 0: a multi-get whose first key missed),
+// then skips every empty object that follows a sent one, and never sends an
 // object silenced by noreply. A connection close (an HTTP request line, a
 // line over 2048 bytes without its end, shutdown) drops the objects not yet
-// sent and the rest of the datagram.
+// sent, an earlier get's included, and the rest of the datagram.
 //
 // Where memcached reads the next datagram into a command it could not
 // finish (a data block cut short, or the rest of a refused oversized
@@ -329,15 +329,7 @@ func (c *conn) textCommandDone(act action) {
 		}
 		return
 	}
-	switch string(cmd) {
-	case "get", "gets", "gat", "gats":
-		// Only once every key was looked up: the get marked its replies
-		// written (an error midway did not).
-		if c.written {
-			u.transmit()
-			return
-		}
-	case "mn":
+	if string(cmd) == "mn" {
 		u.transmit()
 		return
 	}

@@ -210,14 +210,16 @@ func TestUDPClosing(t *testing.T) {
 	tests := []struct {
 		name, req, want string
 	}{
-		// quit writes what it has (its own empty object included), then
-		// the rest of the datagram is dropped.
-		{"quit", "get nope\nquit\nget nope\n", "0/1 END\n|0/0 |"},
+		// quit writes what it has (its own empty object passed over
+		// after the get's, sent when alone), then the rest of the
+		// datagram is dropped.
+		{"quit", "get nope\nquit\nget nope\n", "0/1 END\n|"},
 		{"quit alone", "quit\n", "0/0 |"},
 		{"quit after reply", "delete nope\nquit\n", "0/1 NOT_FOUND\n|"},
-		// A close drops the replies not yet sent; get had sent its own.
+		// A close drops the replies not yet sent, a get's too (memcached
+		// 1.6.45 writes them at the end of the datagram, not after it).
 		{"http", "delete nope\nGET / HTTP/1.1\nget nope\n", ""},
-		{"http after get", "get nope\nGET / HTTP/1.1\n", "0/1 END\n|"},
+		{"http after get", "get nope\nGET / HTTP/1.1\n", ""},
 		{"line too long", "delete nope\n" + strings.Repeat("x", 3000), ""},
 		// A command that cannot finish within the datagram is dropped;
 		// what came before it is sent.
