@@ -226,7 +226,7 @@ var (
 // but a last noreply, which silences the reply.
 func ParseMemlimit(t *Tokens) (mb uint32, noreplyOn bool, errLine []byte) {
 	noreplyOn = Noreply(t)
-	v, ok := TokUint64(tokenAt(t, 1))
+	v, ok := TokUint64(TokenAt(t, 1))
 	switch {
 	case !ok || t.N < 2 || v > 1<<32-1:
 		return 0, noreplyOn, Error
@@ -268,8 +268,8 @@ var (
 // (maintainer); anything else is ERROR.
 func ParseLRU(t *Tokens, maintainer bool, c *LRUCommand) []byte {
 	*c = LRUCommand{Noreply: Noreply(t)}
-	sub := tokenAt(t, 1)
-	is := func(word string) bool { return len(sub) > 0 && len(sub) <= len(word) && string(sub) == word[:len(sub)] }
+	sub := TokenAt(t, 1)
+	is := func(word string) bool { return PrefixOf(sub, word) }
 	switch {
 	case is("tune") && t.N >= 6:
 		hot, ok1 := TokUint64(t.T[2])

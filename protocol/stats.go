@@ -72,7 +72,7 @@ func ParseStatsDetail(t *Tokens) int {
 		word = t.T[2]
 	}
 	for i, w := range [...]string{"on", "off", "dump"} {
-		if len(word) <= len(w) && string(word) == w[:len(word)] {
+		if PrefixOf(word, w) {
 			return DetailOn + i
 		}
 	}
@@ -87,7 +87,7 @@ func ParseStatsDetail(t *Tokens) int {
 // "" is none (ERROR).
 func StatsSubcommand(sub []byte, own ...string) string {
 	for _, name := range [...]string{"reset", "detail", "settings", "cachedump", "conns", "extstore"} {
-		if len(sub) > 0 && len(sub) <= len(name) && string(sub) == name[:len(sub)] {
+		if PrefixOf(sub, name) {
 			return name
 		}
 	}

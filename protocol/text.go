@@ -147,15 +147,22 @@ func ParseFlushAll(t *Tokens) (delay int32, noreplyOn bool, errLine []byte) {
 // last token of noreply silences the reply.
 func ParseVerbosity(t *Tokens) (level uint32, noreplyOn bool, errLine []byte) {
 	noreplyOn = Noreply(t)
-	v, ok := TokUint64(tokenAt(t, 1))
+	v, ok := TokUint64(TokenAt(t, 1))
 	if !ok || t.N < 2 || v > 1<<32-1 {
 		return 0, noreplyOn, ErrBadFormat
 	}
 	return min(uint32(v), 2), noreplyOn, nil
 }
 
-// tokenAt is token i, or nil past the last.
-func tokenAt(t *Tokens, i int) []byte {
+// PrefixOf reports whether tok is a non-empty prefix of word: how
+// memcached matches subcommands and stream names (its strncmp over the
+// letters sent).
+func PrefixOf(tok []byte, word string) bool {
+	return len(tok) > 0 && len(tok) <= len(word) && string(tok) == word[:len(tok)]
+}
+
+// TokenAt is token i, or nil past the last.
+func TokenAt(t *Tokens, i int) []byte {
 	if i < t.N {
 		return t.T[i]
 	}

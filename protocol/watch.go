@@ -39,7 +39,7 @@ func ParseWatch(t *Tokens) (streams uint32, ok bool) {
 	for _, w := range t.T[1:t.N] {
 		found := false
 		for _, n := range watchNames {
-			if len(w) <= len(n.name) && string(w) == n.name[:len(w)] {
+			if PrefixOf(w, n.name) {
 				streams |= n.bit
 				found = true
 				break

@@ -59,9 +59,9 @@ func (c *conn) cmdMemlimit(t *protocol.Tokens) action {
 // letters sent, as memcached compares them.
 func (c *conn) cmdLRUCrawler(t *protocol.Tokens) action {
 	s := c.s
-	sub := tokenOr(t, 1)
+	sub := protocol.TokenAt(t, 1)
 	switch {
-	case t.N == 3 && prefixOf(sub, "crawl"):
+	case t.N == 3 && protocol.PrefixOf(sub, "crawl"):
 		var cl protocol.CrawlerClasses
 		switch {
 		case !s.crawlerOn.Load():
@@ -75,11 +75,11 @@ func (c *conn) cmdLRUCrawler(t *protocol.Tokens) action {
 		default:
 			c.reply(protocol.OK)
 		}
-	case t.N == 3 && prefixOf(sub, "metadump"):
+	case t.N == 3 && protocol.PrefixOf(sub, "metadump"):
 		c.crawlerDump(t, "metadump", "ERROR metadump not allowed\r\n")
-	case t.N == 3 && prefixOf(sub, "mgdump"):
+	case t.N == 3 && protocol.PrefixOf(sub, "mgdump"):
 		c.crawlerDump(t, "mgdump", "ERROR key dump not allowed\r\n")
-	case t.N == 3 && prefixOf(sub, "tocrawl"):
+	case t.N == 3 && protocol.PrefixOf(sub, "tocrawl"):
 		v, ok := protocol.TokUint64(t.T[2])
 		if !ok || v > 1<<32-1 {
 			c.reply(protocol.ErrBadFormat)
@@ -87,7 +87,7 @@ func (c *conn) cmdLRUCrawler(t *protocol.Tokens) action {
 		}
 		s.crawlerToCrawl.Store(uint32(v))
 		c.reply(protocol.OK)
-	case t.N == 3 && prefixOf(sub, "sleep"):
+	case t.N == 3 && protocol.PrefixOf(sub, "sleep"):
 		v, ok := protocol.TokUint64(t.T[2])
 		switch {
 		case !ok || v > 1<<32-1:
@@ -98,11 +98,11 @@ func (c *conn) cmdLRUCrawler(t *protocol.Tokens) action {
 			s.crawlerSleep.Store(uint32(v))
 			c.reply(protocol.OK)
 		}
-	case t.N == 2 && prefixOf(sub, "enable"):
+	case t.N == 2 && protocol.PrefixOf(sub, "enable"):
 		s.crawlerOn.Store(true)
 		s.store.SetAutoCrawl(true)
 		c.reply(protocol.OK)
-	case t.N == 2 && prefixOf(sub, "disable"):
+	case t.N == 2 && protocol.PrefixOf(sub, "disable"):
 		s.crawlerOn.Store(false)
 		s.store.SetAutoCrawl(false)
 		c.reply(protocol.OK)
@@ -168,20 +168,6 @@ func (c *conn) crawlerDump(t *protocol.Tokens, what, notAllowed string) {
 	} else {
 		c.out = append(c.out, protocol.End...)
 	}
-}
-
-// tokenOr is token i, or nil past the last.
-func tokenOr(t *protocol.Tokens, i int) []byte {
-	if i < t.N {
-		return t.T[i]
-	}
-	return nil
-}
-
-// prefixOf is memcached's strncmp(tok, word, len(tok)) == 0: tok is word or
-// its beginning.
-func prefixOf(tok []byte, word string) bool {
-	return len(tok) > 0 && len(tok) <= len(word) && string(tok) == word[:len(tok)]
 }
 
 // cmdDebugTime is memcached-debug's `debugtime <seconds>|p|r`.

@@ -138,11 +138,7 @@ func (s *Store) Stats() Stats {
 			CrawlerReclaimed: c.st.crawlerReclaimed, MovesWithinLRU: c.st.rescued, MovesToMain: c.st.promoted,
 			SmallItems: int64(c.q[qSmall].n), MainItems: int64(c.q[qMain].n), TempItems: int64(c.q[qTemp].n),
 		}
-		if old := c.oldest(); old != slab.Nil {
-			if a := hdr(s.arena.Chunk(old, HeaderSize)).atime(); a <= now {
-				cs.Age = now - a
-			}
-		}
+		cs.Age = s.tailAge(c, now)
 		st.TotalItems += c.st.totalItems
 		c.mu.Unlock()
 		p := per[id]

@@ -171,8 +171,8 @@ func New(o Options) (*Store, error) {
 	}
 	s.memLimit.Store(o.MemoryLimit)
 	s.tempTTL.Store(-1)
-	if o.TempLRU && !o.FlatLRU {
-		s.tempTTL.Store(int64(o.TempTTL))
+	if o.TempLRU {
+		s.SetTempTTL(int64(o.TempTTL))
 	}
 	s.mcSizes = memcachedSizes(o.MinChunk, o.GrowthFactor)
 	sizes := slab.Sizes(HeaderSize+o.MinChunk, o.GrowthFactor, pageSize)
