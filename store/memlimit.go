@@ -21,10 +21,11 @@ func (s *Store) SetMemoryLimit(bytes int64) bool {
 	if !s.arena.SetLimit(bytes) {
 		return false
 	}
-	s.memLimit.Store(bytes)
-	if s.arena.OverLimit() > 0 {
-		// Only a shrink gives pages back: first pages of classes granted
-		// past the limit put the arena over it in normal running too.
+	old := s.memLimit.Swap(bytes)
+	if bytes < old && s.arena.OverLimit() > 0 {
+		// Only a lower limit gives pages back: first pages of classes
+		// granted past the limit put the arena over it in normal running
+		// too, and a raise may leave it so.
 		s.shrinking.Store(true)
 		select {
 		case s.resized <- struct{}{}:
