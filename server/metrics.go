@@ -340,7 +340,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			e.gauge("memcached_slab_hot_items", float64(cs.SmallItems), slab)
 			e.gauge("memcached_slab_warm_items", float64(cs.MainItems), slab)
 			e.gauge("memcached_slab_cold_items", 0, slab)
-			e.gauge("memcached_slab_temporary_items", 0, slab)
+			e.gauge("memcached_slab_temporary_items", float64(cs.TempItems), slab)
 			e.gauge("memcached_slab_hot_age_seconds", 0, slab)
 			e.gauge("memcached_slab_warm_age_seconds", 0, slab)
 			e.counter("memcached_slab_lru_hits_total", 0, slab, "hot")
