@@ -358,6 +358,12 @@ func (g *gen) storage() command {
 	}
 	// Often read the key first, so that the cas can succeed.
 	prefetch := cmd.casKey != "" && g.r.IntN(2) == 0
+	if g.wellFormed && cmd.casKey != "" {
+		// Always: the "1" put in for a key whose CAS was never read would
+		// compare CAS numbering, which 1.6.45 (and gocached) start at 2
+		// and 1.6.18 at 1.
+		prefetch = true
+	}
 	lenIdx := 4
 	switch n := g.r.IntN(100); {
 	case n < 12:
