@@ -150,7 +150,9 @@ func (s *side) substitute(cmd command) [][]byte {
 	}
 	cas, ok := s.norm.last[cmd.casKey]
 	if !ok {
-		cas = "1"
+		// A unique neither server has handed out: "1" would compare CAS
+		// numbering, which 1.6.18 starts at 1 and 1.6.45 and gocached at 2.
+		cas = casUnread
 	}
 	out := make([][]byte, len(cmd.parts))
 	for i, p := range cmd.parts {

@@ -20,11 +20,15 @@ type command struct {
 	// newline yet, unless it starts with get/gets).
 	waitClose bool
 	// casKey: each "{CAS}" in parts is replaced, per server, by the last
-	// CAS unique that server reported for this key (or "1" if none).
+	// CAS unique that server reported for this key (or casUnread if none).
 	casKey string
 }
 
 const casPlaceholder = "{CAS}"
+
+// casUnread is what a placeholder becomes for a key whose unique was never
+// read: far above any unique a test run hands out.
+const casUnread = "999999999999"
 
 // wire returns the command's bytes as one string (for messages).
 func (c command) wire() string {
@@ -358,12 +362,6 @@ func (g *gen) storage() command {
 	}
 	// Often read the key first, so that the cas can succeed.
 	prefetch := cmd.casKey != "" && g.r.IntN(2) == 0
-	if g.wellFormed && cmd.casKey != "" {
-		// Always: the "1" put in for a key whose CAS was never read would
-		// compare CAS numbering, which 1.6.45 (and gocached) start at 2
-		// and 1.6.18 at 1.
-		prefetch = true
-	}
 	lenIdx := 4
 	switch n := g.r.IntN(100); {
 	case n < 12:
