@@ -166,6 +166,12 @@ func halfVariants() []halfVariant {
 	}
 }
 
+// The mid-data variant's two outcomes, as halfCloseOnce renders them.
+const (
+	midDataNothing = "mid-data: 0 B (sha256 e3b0c442) (nothing), then closed"
+	midDataEND     = "mid-data: 5 B (sha256 d1426a57) \"END\\r\\n\", then closed"
+)
+
 // halfClosed: for each variant, two workers in turn open a connection
 // (receive buffer 4 KB), send the requests, CloseWrite, wait 100 ms and
 // read until the server closes (3 s at most), at most 10 connections each.
@@ -210,6 +216,19 @@ func halfClosed() hostile {
 			// Per variant, the replies are memcached's, byte for byte, and
 			// the server closed after them.
 			g, r := slices.Sorted(maps.Keys(got.firsts)), slices.Sorted(maps.Keys(ref.firsts))
+			for i, k := range r {
+				if k == midDataNothing {
+					// memcached 1.6.18 races the EOF against its reply
+					// (END, or nothing when the FIN came with the data;
+					// 1.6.45 always sends nothing, holding replies until a
+					// data block is whole). gocached writes a reply before
+					// it waits for the next data block, as 1.6.18 does
+					// when it is not cut short: README's compatibility
+					// table.
+					r[i] = midDataEND
+				}
+			}
+			r = slices.Compact(slices.Sorted(slices.Values(r)))
 			if !slices.Equal(g, r) {
 				return []string{fmt.Sprintf("half closed: replies %q, memcached's %q", g, r)}
 			}
