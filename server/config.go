@@ -72,6 +72,9 @@ type Config struct {
 	TLS           TLSConfig // -Z and -o ssl_* (tls.go)
 
 	now func() time.Time // store clock; tests replace it
+	// crowdedAbove: connections holding goroutines past which idle ones
+	// park at once (park.go); 0 is the default, tests lower it.
+	crowdedAbove int64
 }
 
 // reportedDefaults are memcached 1.6.45's defaults of the settings in

@@ -121,6 +121,9 @@ type conn struct {
 	noreply bool
 	metaErr bool // the meta command's reply was replaced by an error
 	outOOM  bool // read_buf_mem_limit refused reply memory: close (outRoom)
+	// crowdPark: this read, finding nothing, returns errIdle instead of
+	// waiting (the server is crowded and the connection holds nothing).
+	crowdPark bool
 
 	// watch: the streams asked for (the watcher starts once the OK is
 	// written), then the watcher; closeReason is conn_close's reason.
@@ -225,6 +228,7 @@ func (c *conn) loop() (parked bool) {
 	var total, drained int64 = 0, -1
 	var idleFrom time.Time // when the idle_timeout deadline was last set
 	served := false        // the last read brought requests, now answered
+	mayPark := true        // false after the epoll set refused a crowded park
 	for {
 		if idle > 0 && !c.midRequest() {
 			idleFrom = time.Now()
@@ -246,9 +250,11 @@ func (c *conn) loop() (parked bool) {
 			runtime.Gosched()
 		}
 		served = false
+		c.crowdPark = mayPark && c.rc != nil && c.s.crowded() && c.parkable()
 		n, err := c.fill()
+		c.crowdPark = false
 		if n > 0 {
-			served = true
+			served, mayPark = true, true
 			total += int64(n)
 			c.s.stats.bytesRead.Add(c.id, uint64(n))
 			c.state.Store(stateParse)
@@ -272,6 +278,13 @@ func (c *conn) loop() (parked bool) {
 			}
 			continue
 		}
+		if err == errIdle {
+			if c.park() {
+				return true
+			}
+			mayPark = false // the epoll set refused it: wait here
+			continue
+		}
 		if err != nil {
 			if err == errReadBufGrow && c.proto == protoText {
 				_ = c.write(protocol.ErrNoReadMemory)
@@ -291,6 +304,11 @@ func (c *conn) loop() (parked bool) {
 			if timeout && !c.s.shutting.Load() {
 				// The idler asks an idle connection to park.
 				if c.parkReq.Swap(false) && c.parkable() && c.park() {
+					// Its stack goes at the next collection; count it
+					// with the big buffers, whose memory goes back to
+					// the OS. (Not the crowded parks below: their
+					// stacks are taken again by the next resumes.)
+					noteBigFree(parkedStack)
 					return true
 				}
 				if idle == 0 || time.Since(idleFrom) < idle {
@@ -354,6 +372,10 @@ func (c *conn) takeOut() bool {
 	c.account()
 	return true
 }
+
+// errIdle: fill found nothing to read while the server is crowded and the
+// connection holds nothing; loop parks it.
+var errIdle = errors.New("idle while crowded")
 
 // Errors of prepareRead when read_buf_mem_limit refuses a buffer.
 var (
@@ -462,6 +484,10 @@ func (c *conn) readFD(fd uintptr) bool {
 			if c.r == c.w && c.need == 0 {
 				c.dropRead()
 				c.r, c.w = 0, 0
+			}
+			if c.crowdPark {
+				c.readErr = errIdle // crowded: park rather than wait
+				return true
 			}
 			return false
 		case e != 0:

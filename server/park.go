@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -22,7 +23,16 @@ import (
 // One goroutine, the idler, waits on the epoll set and, once a second,
 // asks the connections idle for parkAfter to park (it wakes their read, as
 // shutdown does) and closes parked ones past idle_timeout.
-const parkAfter = 2 // seconds of the store clock
+//
+// When more than crowdedAbove connections hold goroutines, a connection
+// parks as soon as it has answered everything and its next read finds
+// nothing, without waiting for parkAfter: a burst of thousands of
+// connections that each send a request and then wait costs a goroutine
+// stack only for crowdedAbove of them. Below that count nothing changes.
+const (
+	parkAfter    = 2 // seconds of the store clock
+	crowdedAbove = 2048
+)
 
 type idler struct {
 	s        *Server
@@ -31,6 +41,7 @@ type idler struct {
 	wakeW    int
 	mu       sync.Mutex
 	parked   map[int32]*conn // by descriptor
+	nParked  atomic.Int64    // len(parked), read without mu (crowded)
 	stopped  bool
 	done     chan struct{}
 	closed   sync.Once
@@ -124,6 +135,20 @@ func (d *idler) scan() {
 	}
 }
 
+// crowded reports whether more than crowdedAbove connections hold a
+// goroutine, so that idle ones park at once.
+func (s *Server) crowded() bool {
+	d := s.idle
+	if d == nil {
+		return false
+	}
+	limit := int64(crowdedAbove)
+	if s.cfg.crowdedAbove > 0 {
+		limit = s.cfg.crowdedAbove
+	}
+	return s.stats.currConns.Load()-d.nParked.Load() > limit
+}
+
 // park puts c, between requests, into the epoll set; false when it cannot
 // (the goroutine then goes on waiting itself). After true the caller's
 // goroutine must not touch c: the idler may already be serving it again.
@@ -151,13 +176,9 @@ func (c *conn) park() bool {
 			c.parked.Store(false)
 			return
 		}
+		d.nParked.Add(1)
 		ok = true
 	})
-	if ok {
-		// The goroutine's stack is freed at the next collection; count
-		// it with the big buffers, whose memory goes back to the OS.
-		noteBigFree(parkedStack)
-	}
 	return ok
 }
 
@@ -180,6 +201,7 @@ func (d *idler) take(fd int32) *conn {
 // unregister drops fd from the set; d.mu is held.
 func (d *idler) unregister(fd int32) {
 	delete(d.parked, fd)
+	d.nParked.Add(-1)
 	_ = syscall.EpollCtl(d.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
 }
 

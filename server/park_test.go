@@ -132,3 +132,55 @@ func TestShutdownClosesParked(t *testing.T) {
 		}
 	}
 }
+
+// TestCrowdedConnectionsPark: past crowdedAbove connections with
+// goroutines, a connection parks as soon as it has answered and finds
+// nothing more to read, with no parkAfter wait (the store clock does not
+// move here); each is served again when it sends, and a connection in the
+// middle of a request keeps its goroutine.
+func TestCrowdedConnectionsPark(t *testing.T) {
+	const limit, n = 8, 60
+	clk := &fakeClock{now: time.Now()}
+	s := testServer(t, func(c *Config) { c.now = clk.Now; c.crowdedAbove = limit })
+	partial := dial(t, s)
+	partial.send("set kp 0 0 5\r\nab") // mid data block: never parked
+	var cs []*client
+	for i := 0; i < n; i++ {
+		c := dial(t, s)
+		if got := c.reply(fmt.Sprintf("set k%d 0 0 1\r\n%d\r\n", i, i%10)); got != "STORED\r\n" {
+			t.Fatalf("set: %q", got)
+		}
+		cs = append(cs, c)
+	}
+	// All but limit of the n+1 connections park, whatever their order.
+	waitFor(t, "crowded connections parked", func() bool { return s.idle.parkedCount() >= n-limit },
+		func() string { return fmt.Sprintf("%d parked", s.idle.parkedCount()) })
+	if p := s.idle.parkedCount(); p > n {
+		t.Errorf("%d parked of %d idle connections", p, n)
+	}
+	for i, c := range cs {
+		if got, want := c.reply(fmt.Sprintf("get k%d\r\n", i)), fmt.Sprintf("VALUE k%d 0 1\r\n%d\r\nEND\r\n", i, i%10); got != want {
+			t.Fatalf("conn %d after parking: %q, want %q", i, got, want)
+		}
+	}
+	if got := partial.reply("cde\r\n"); got != "STORED\r\n" {
+		t.Errorf("the set under way while the others parked: %q", got)
+	}
+	if got := cs[0].reply("get kp\r\n"); got != "VALUE kp 0 5\r\nabcde\r\nEND\r\n" {
+		t.Errorf("get kp: %q", got)
+	}
+	// Fewer connections than the limit: none parks before parkAfter.
+	for _, c := range cs {
+		c.nc.Close()
+	}
+	partial.nc.Close()
+	waitFor(t, "connections gone", func() bool { return s.stats.currConns.Load() == 0 && s.idle.parkedCount() == 0 })
+	few := dial(t, s)
+	if got := few.reply("get k1\r\n"); got != "VALUE k1 0 1\r\n1\r\nEND\r\n" {
+		t.Fatal(got)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if p := s.idle.parkedCount(); p != 0 {
+		t.Errorf("%d parked with one connection", p)
+	}
+}
