@@ -35,14 +35,7 @@ func TestIdleConnectionsPark(t *testing.T) {
 	clk := &fakeClock{now: time.Now()}
 	s := testServer(t, func(c *Config) { c.now = clk.Now; c.IdleTimeout = 100 * time.Second })
 	const n = 200
-	var cs []*client
-	for i := 0; i < n; i++ {
-		c := dial(t, s)
-		if got := c.reply(fmt.Sprintf("set k%d 0 0 1\r\n%d\r\n", i, i%10)); got != "STORED\r\n" {
-			t.Fatalf("set: %q", got)
-		}
-		cs = append(cs, c)
-	}
+	cs := dialStoring(t, s, n)
 	partial := dial(t, s)
 	partial.send("get k1") // no end of line yet
 	waitFor(t, "partial request read", func() bool {
@@ -144,14 +137,7 @@ func TestCrowdedConnectionsPark(t *testing.T) {
 	s := testServer(t, func(c *Config) { c.now = clk.Now; c.crowdedAbove = limit })
 	partial := dial(t, s)
 	partial.send("set kp 0 0 5\r\nab") // mid data block: never parked
-	var cs []*client
-	for i := 0; i < n; i++ {
-		c := dial(t, s)
-		if got := c.reply(fmt.Sprintf("set k%d 0 0 1\r\n%d\r\n", i, i%10)); got != "STORED\r\n" {
-			t.Fatalf("set: %q", got)
-		}
-		cs = append(cs, c)
-	}
+	cs := dialStoring(t, s, n)
 	// All but limit of the n+1 connections park, whatever their order.
 	waitFor(t, "crowded connections parked", func() bool { return s.idle.parkedCount() >= n-limit },
 		func() string { return fmt.Sprintf("%d parked", s.idle.parkedCount()) })
@@ -183,4 +169,19 @@ func TestCrowdedConnectionsPark(t *testing.T) {
 	if p := s.idle.parkedCount(); p != 0 {
 		t.Errorf("%d parked with one connection", p)
 	}
+}
+
+// dialStoring opens n connections; the i-th sets k<i> to the digit i%10,
+// and the reply of each get after parking is checked against it.
+func dialStoring(t *testing.T, s *Server, n int) []*client {
+	t.Helper()
+	var cs []*client
+	for i := 0; i < n; i++ {
+		c := dial(t, s)
+		if got := c.reply(fmt.Sprintf("set k%d 0 0 1\r\n%d\r\n", i, i%10)); got != "STORED\r\n" {
+			t.Fatalf("set: %q", got)
+		}
+		cs = append(cs, c)
+	}
+	return cs
 }
