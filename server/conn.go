@@ -250,7 +250,9 @@ func (c *conn) loop() (parked bool) {
 			runtime.Gosched()
 		}
 		served = false
-		c.crowdPark = mayPark && c.rc != nil && c.s.crowded() && c.parkable()
+		// Not before a first request: a new connection's goroutine has not
+		// grown its stack yet, and its request is usually on its way.
+		c.crowdPark = mayPark && c.rc != nil && c.s.crowded() && c.parkable() && c.lastCmd.Load() != 0
 		n, err := c.fill()
 		c.crowdPark = false
 		if n > 0 {

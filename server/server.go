@@ -275,8 +275,7 @@ func (s *Server) Listen() error {
 		modes = append(modes, tlsOff)
 	} else if s.cfg.Port != 0 {
 		for _, sp := range s.cfg.listenSpecs(s.cfg.Port) {
-			lc := net.ListenConfig{}
-			l, err := lc.Listen(context.Background(), ipNetwork("tcp", sp.addr), sp.addr)
+			l, err := listenTCP(sp.addr)
 			if err != nil {
 				return fail(fmt.Errorf("failed to listen on TCP %s: %w", sp.addr, err))
 			}
@@ -316,6 +315,24 @@ func (s *Server) Listen() error {
 	}
 	s.serveUDP(us)
 	return nil
+}
+
+// listenTCP listens on addr as memcached does: SO_KEEPALIVE with the
+// system's timings on the listening socket, which accepted connections
+// inherit, instead of Go's per-connection keep-alive of 15 s (four
+// setsockopt calls on every accept). Go sets TCP_NODELAY on each accepted
+// connection itself, as memcached's listener has it.
+func listenTCP(addr string) (net.Listener, error) {
+	lc := net.ListenConfig{KeepAlive: -1, Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		if err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_KEEPALIVE, 1)
+		}); err != nil {
+			return err
+		}
+		return serr
+	}}
+	return lc.Listen(context.Background(), ipNetwork("tcp", addr), addr)
 }
 
 // ipNetwork is network ("tcp" or "udp") for addr, with "4" added when
@@ -460,9 +477,6 @@ func (s *Server) acceptLoop(l net.Listener, m tlsMode) {
 			_, _ = nc.Write(protocol.ErrTooManyConns)
 			nc.Close()
 			continue
-		}
-		if tc, ok := nc.(*net.TCPConn); ok {
-			_ = tc.SetNoDelay(true)
 		}
 		c := newConn(s, s.startTLS(nc, m), l)
 		s.mu.Lock()
