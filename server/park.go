@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -21,9 +20,7 @@ import (
 // never delays a request under way, and connections that keep sending are
 // never parked: the hot path does not change.
 //
-// One goroutine, the idler, waits on the epoll set (through Go's netpoller,
-// which watches the set's descriptor like a socket's: no thread blocks in
-// epoll_wait, and a wake costs no hand-off of the scheduler's P) and, once a second,
+// One goroutine, the idler, waits on the epoll set and, once a second,
 // asks the connections idle for parkAfter to park (it wakes their read, as
 // shutdown does) and closes parked ones past idle_timeout.
 //
@@ -40,8 +37,7 @@ const (
 type idler struct {
 	s        *Server
 	epfd     int
-	epf      *os.File // epfd, registered with Go's netpoller
-	wakeR    int      // read end of a pipe in the set: Shutdown writes to stop the idler
+	wakeR    int // read end of a pipe in the set: Shutdown writes to stop the idler
 	wakeW    int
 	mu       sync.Mutex
 	parked   map[int32]*conn // by descriptor
@@ -56,72 +52,34 @@ type idler struct {
 // connections are simply never parked.
 func (s *Server) startIdler() {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
-	if err == nil {
-		err = syscall.SetNonblock(epfd, true)
-		if err != nil {
-			syscall.Close(epfd)
-		}
-	}
 	if err != nil {
 		s.log.Warn("no epoll set for idle connections; they keep their goroutines", zap.Error(err))
 		return
 	}
-	// Non-blocking, so os.NewFile registers it with the netpoller; a
-	// deadline that can be set shows it did.
-	epf := os.NewFile(uintptr(epfd), "idle-connections")
-	if err := epf.SetReadDeadline(time.Time{}); err != nil {
-		epf.Close()
-		s.log.Warn("the epoll set for idle connections cannot be polled; they keep their goroutines", zap.Error(err))
-		return
-	}
 	var p [2]int
 	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
-		epf.Close()
+		syscall.Close(epfd)
 		s.log.Warn("no wake pipe for the idler; idle connections keep their goroutines", zap.Error(err))
 		return
 	}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(p[0])}
 	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p[0], &ev); err != nil {
-		epf.Close()
+		syscall.Close(epfd)
 		syscall.Close(p[0])
 		syscall.Close(p[1])
 		s.log.Warn("no wake pipe for the idler; idle connections keep their goroutines", zap.Error(err))
 		return
 	}
-	s.idle = &idler{s: s, epfd: epfd, epf: epf, wakeR: p[0], wakeW: p[1], parked: make(map[int32]*conn), done: make(chan struct{})}
+	s.idle = &idler{s: s, epfd: epfd, wakeR: p[0], wakeW: p[1], parked: make(map[int32]*conn), done: make(chan struct{})}
 	go s.idle.run()
 }
 
 func (d *idler) run() {
 	defer close(d.done)
 	events := make([]syscall.EpollEvent, 128)
-	rc, err := d.epf.SyscallConn()
-	if err != nil {
-		d.s.log.Error("idle connections: no access to the epoll set; parking stops", zap.Error(err))
-		d.stop()
-		return
-	}
-	var n int
-	var werr error
-	// ready takes what the set has, without blocking; false (nothing)
-	// makes the netpoller wait until the set's descriptor is readable.
-	ready := func(fd uintptr) bool {
-		for {
-			n, werr = syscall.EpollWait(int(fd), events, 0)
-			if werr != syscall.EINTR {
-				return n > 0 || werr != nil
-			}
-		}
-	}
-	d.lastScan = time.Now()
-	_ = d.epf.SetReadDeadline(d.lastScan.Add(time.Second))
 	for {
-		n, werr = 0, nil
-		err := rc.Read(ready)
-		if err == nil {
-			err = werr
-		}
-		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		n, err := syscall.EpollWait(d.epfd, events, 1000)
+		if err != nil && !errors.Is(err, syscall.EINTR) {
 			d.s.log.Error("idle connections: epoll_wait failed; parking stops", zap.Error(err))
 			d.stop()
 			return
@@ -137,7 +95,6 @@ func (d *idler) run() {
 		if now := time.Now(); now.Sub(d.lastScan) >= time.Second {
 			d.lastScan = now
 			d.scan()
-			_ = d.epf.SetReadDeadline(now.Add(time.Second))
 		}
 	}
 }
@@ -281,7 +238,7 @@ func (d *idler) close() {
 	d.closed.Do(func() {
 		d.stop()
 		<-d.done
-		d.epf.Close()
+		syscall.Close(d.epfd)
 		syscall.Close(d.wakeR)
 		syscall.Close(d.wakeW)
 	})
