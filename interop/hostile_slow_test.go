@@ -93,7 +93,8 @@ func nonReaders() []nonReader {
 func neverRead(n int) hostile {
 	const pipelined = 2000
 	kinds := nonReaders()
-	return hostile{name: "never read", conns: n,
+	// Each may leave 64 KB of replies and one value pending (README).
+	return hostile{name: "never read", conns: n, heldKB: n * ((64<<10 + bigValueSize) >> 10),
 		run: func(h *hostileRun) *outcome {
 			tls := make([]*tally, len(kinds))
 			for i := range tls {

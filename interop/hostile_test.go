@@ -30,20 +30,25 @@ import (
 // throughput during the hostile window against its own around it, and what
 // the hostile clients received.
 //
-// memcached runs first in each scenario; gocached's assertions (hostileAssert)
+// memcached runs first in each scenario; gocached's assertions (hostileFailures)
 // compare with its figures from the same run. HOSTILE_REPORT=path writes
 // RELIABILITY.md (intro and table) to path.
 
 // The bounds asserted on gocached, in one place: README and RELIABILITY.md
 // quote them.
 const (
-	// Memory formula: peak RSS ≤ -m + memPerConnKB × connections + memFixedMB,
-	// connections being the most the scenario's clients and the two honest
-	// ones hold at once, at most -c.
+	// Memory formula (README's): peak RSS ≤ -m + memPerConnKB × connections
+	// + held replies + memFixedMB, connections being the most the
+	// scenario's clients and the two honest ones hold at once, at most -c,
+	// and held replies README's bound on what a connection that does not
+	// read can make the server hold (64 KB of replies plus one value), for
+	// each such connection (hostile.heldKB).
 	//
 	// memPerConnKB: measured 5.8-5.9 KB of RSS per connection with 10 000
 	// connections idle after one request each (the 10k-conns scenario;
-	// memcached: 0.6 KB), rounded up to 8.
+	// memcached: 0.6 KB) before connections past 2048 parked when idle,
+	// ~2.6 KB since; 8 is the bound for connections that all hold a
+	// goroutine.
 	//
 	// memFixedMB: everything that is neither items nor connections. Measured
 	// 13.5-14.5 MB in the baseline scenario (peak 77.5-78.5 MB with -m 64
@@ -101,6 +106,7 @@ func hostileArgs(conns int) []string {
 type hostile struct {
 	name   string
 	conns  int           // the most connections it holds at once
+	heldKB int           // replies its clients can make the server hold, by README's bound
 	window time.Duration // the window it needs, if more than hostileWindow
 	run    func(h *hostileRun) *outcome
 	// check, when set, is asserted on the candidate when this client ran
@@ -169,7 +175,9 @@ type runResult struct {
 	writerBase, writerRate   float64 // sets/s around and during the hostile window
 	controlBase, controlRate float64 // the control writer's
 	outcomes                 []*outcome
-	conns                    int // connections in the memory formula
+	conns                    int    // connections in the memory formula
+	heldKB                   int    // held replies in the memory formula
+	rerun                    string // why this is a scenario's second run, if it is
 	mMB                      int
 	failed                   []string // assertions that failed
 }
@@ -197,18 +205,30 @@ func TestHostile(t *testing.T) {
 	var rows []*runResult
 	for _, sc := range hostileScenarios() {
 		t.Run(sc.name, func(t *testing.T) {
-			var ref *runResult
-			for i, b := range servers {
-				t.Run(b.name, func(t *testing.T) {
-					r := runHostile(t, b, sc)
-					rows = append(rows, r)
-					if i == 0 {
-						ref = r
-						hostileSanity(t, r)
-						return
-					}
-					hostileAssert(t, sc, r, ref)
-				})
+			var ref, r *runResult
+			var first string
+			for attempt := 1; ; attempt++ {
+				ref = runHostile(t, servers[0], sc)
+				hostileSanity(t, ref)
+				r = runHostile(t, servers[1], sc)
+				var writerOnly bool
+				r.failed, writerOnly = hostileFailures(sc, r, ref)
+				// The writer's ratio is a 3 s throughput on a shared
+				// machine (the baseline rows show its spread): a scenario
+				// that failed on it alone runs once more, both servers,
+				// and the second run decides. Any other failure stands.
+				if attempt > 1 || !writerOnly {
+					break
+				}
+				first = fmt.Sprintf("writer %.2f (memcached %.2f)", r.writerRatio(), ref.writerRatio())
+				t.Logf("%s: %s failed on the writer's ratio alone (%s); running the scenario once more", sc.name, r.server, first)
+			}
+			if first != "" {
+				r.rerun = "second run; the first failed on " + first
+			}
+			rows = append(rows, ref, r)
+			for _, msg := range r.failed {
+				t.Errorf("%s %s: %s", sc.name, r.server, msg)
 			}
 		})
 	}
@@ -233,6 +253,9 @@ func runHostile(t *testing.T, b binary, sc scenario) *runResult {
 		r.conns += h.conns
 	}
 	r.conns = min(r.conns, limit)
+	for _, h := range sc.clients {
+		r.heldKB += h.heldKB
+	}
 	if err := prefill(srv.addr); err != nil {
 		t.Fatalf("%s: prefill: %v", b.name, err)
 	}
@@ -400,17 +423,12 @@ func hostileSanity(t *testing.T, r *runResult) {
 	}
 }
 
-// hostileAssert is every assertion on the candidate; ref is memcached's
-// run of the same scenario.
-func hostileAssert(t *testing.T, sc scenario, r, ref *runResult) {
+// hostileFailures is every assertion on the candidate, the failed ones'
+// messages; ref is memcached's run of the same scenario. writerOnly: the
+// writer's ratio is the only failure.
+func hostileFailures(sc scenario, r, ref *runResult) (failed []string, writerOnly bool) {
 	fail := func(format string, args ...any) {
-		msg := fmt.Sprintf(format, args...)
-		r.failed = append(r.failed, msg)
-		t.Errorf("%s %s: %s", sc.name, r.server, msg)
-	}
-	if ref == nil {
-		fail("no memcached run to compare with")
-		return
+		failed = append(failed, fmt.Sprintf(format, args...))
 	}
 	if r.up != "" {
 		fail("not up and answering after the clients left: %s", r.up)
@@ -438,23 +456,26 @@ func hostileAssert(t *testing.T, sc scenario, r, ref *runResult) {
 	if r.fdAfter != r.fdBase {
 		fail("%d descriptors open %v after the clients left, %d before they came", r.fdAfter, hostileSettle, r.fdBase)
 	}
+	others := len(failed)
 	if ratio := r.writerRatio(); ratio < writerMinRatio {
 		fail("writer %.2fx its baseline (%.0f sets/s during, %.0f around; the control writer %.0f and %.0f), want ≥ %.1fx",
 			ratio, r.writerRate, r.writerBase, r.controlRate, r.controlBase, writerMinRatio)
 	}
+	writerFailed := len(failed) > others
 	allowKB := max(int64(rssRatio*float64(ref.peakKB)), ref.peakKB+rssSlackMB<<10)
 	if r.peakKB > allowKB {
 		fail("peak RSS %s > %s (max(%.1f × memcached's %s, memcached's + %d MB))", mbStr(r.peakKB), mbStr(allowKB), rssRatio, mbStr(ref.peakKB), rssSlackMB)
 	}
-	formulaKB := int64(r.mMB)<<10 + int64(memPerConnKB*r.conns) + memFixedMB<<10
+	formulaKB := int64(r.mMB)<<10 + int64(memPerConnKB*r.conns) + int64(r.heldKB) + memFixedMB<<10
 	if r.peakKB > formulaKB {
-		fail("peak RSS %s > formula %s (-m %d MB + %d KB × %d conns + %d MB)", mbStr(r.peakKB), mbStr(formulaKB), r.mMB, memPerConnKB, r.conns, memFixedMB)
+		fail("peak RSS %s > formula %s (-m %d MB + %d KB × %d conns + %s held replies + %d MB)", mbStr(r.peakKB), mbStr(formulaKB), r.mMB, memPerConnKB, r.conns, mbStr(int64(r.heldKB)), memFixedMB)
 	}
 	if len(sc.clients) == 1 && sc.clients[0].check != nil {
 		for _, msg := range sc.clients[0].check(r.outcomes[0], ref.outcomes[0]) {
 			fail("%s", msg)
 		}
 	}
+	return failed, writerFailed && len(failed) == 1
 }
 
 func mbStr(kb int64) string { return fmt.Sprintf("%.1f MB", float64(kb)/1024) }
