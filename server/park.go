@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"go.uber.org/zap"
 )
@@ -89,6 +90,10 @@ func (d *idler) run() {
 				return // Shutdown: it closes what is parked
 			}
 			if c := d.take(ev.Fd); c != nil {
+				if ev.Events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 && c.peerGone() {
+					c.finish() // no goroutine just to read the EOF
+					continue
+				}
 				c.resume()
 			}
 		}
@@ -203,6 +208,27 @@ func (d *idler) unregister(fd int32) {
 	delete(d.parked, fd)
 	d.nParked.Add(-1)
 	_ = syscall.EpollCtl(d.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
+}
+
+// peerGone reports whether a parked connection whose peer hung up has
+// nothing left to read: EOF (closeReason "normal", as the serving loop
+// says) or an error such as a reset. Bytes sent before the hang-up are
+// served as usual (false).
+func (c *conn) peerGone() bool {
+	var b [1]byte
+	gone := false
+	_ = c.rc.Control(func(fd uintptr) {
+		n, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		switch {
+		case e == 0 && n == 0:
+			c.closeReason = "normal"
+			gone = true
+		case e != 0 && e != syscall.EAGAIN && e != syscall.EINTR:
+			gone = true
+		}
+	})
+	return gone
 }
 
 // resume serves a parked connection again on a new goroutine.

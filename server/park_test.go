@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"runtime"
 	"strings"
 	"sync"
@@ -184,4 +186,31 @@ func dialStoring(t *testing.T, s *Server, n int) []*client {
 		cs = append(cs, c)
 	}
 	return cs
+}
+
+// TestParkedHangUp: a parked connection whose client closes is finished by
+// the idler itself; one whose client sends a request and then shuts its
+// side still gets the reply; one reset by its client goes too.
+func TestParkedHangUp(t *testing.T) {
+	clk := &fakeClock{now: time.Now()}
+	s := testServer(t, func(c *Config) { c.now = clk.Now })
+	cs := dialStoring(t, s, 3)
+	clk.advance(s, parkAfter*time.Second)
+	waitFor(t, "parked", func() bool { return s.idle.parkedCount() == 3 })
+	cs[0].nc.Close()
+	cs[1].send("get k1\r\n")
+	if err := cs[1].nc.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cs[2].nc.(*net.TCPConn).SetLinger(0)
+	cs[2].nc.Close()
+	b, err := io.ReadAll(cs[1].br)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(b); got != "VALUE k1 0 1\r\n1\r\nEND\r\n" {
+		t.Errorf("request before the hang-up: %q", got)
+	}
+	waitFor(t, "connections finished", func() bool { return s.stats.currConns.Load() == 0 && s.idle.parkedCount() == 0 },
+		func() string { return fmt.Sprintf("%d conns, %d parked", s.stats.currConns.Load(), s.idle.parkedCount()) })
 }
