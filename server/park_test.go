@@ -212,5 +212,7 @@ func TestParkedHangUp(t *testing.T) {
 		t.Errorf("request before the hang-up: %q", got)
 	}
 	waitFor(t, "connections finished", func() bool { return s.stats.currConns.Load() == 0 && s.idle.parkedCount() == 0 },
-		func() string { return fmt.Sprintf("%d conns, %d parked", s.stats.currConns.Load(), s.idle.parkedCount()) })
+		func() string {
+			return fmt.Sprintf("%d conns, %d parked", s.stats.currConns.Load(), s.idle.parkedCount())
+		})
 }
