@@ -124,6 +124,8 @@ type conn struct {
 	// crowdPark: this read, finding nothing, returns errIdle instead of
 	// waiting (the server is crowded and the connection holds nothing).
 	crowdPark bool
+	requested bool // a read has brought bytes
+	sporadic  bool // the last read with bytes was the first, or came ≥ 1 s after the one before
 
 	// watch: the streams asked for (the watcher starts once the OK is
 	// written), then the watcher; closeReason is conn_close's reason.
@@ -250,9 +252,13 @@ func (c *conn) loop() (parked bool) {
 			runtime.Gosched()
 		}
 		served = false
-		// Not before a first request: a new connection's goroutine has not
-		// grown its stack yet, and its request is usually on its way.
-		c.crowdPark = mayPark && c.rc != nil && c.s.crowded() && c.parkable() && c.lastCmd.Load() != 0
+		// Only a sporadic connection crowd-parks: one that has sent its
+		// first request, or whose last request came a second or more after
+		// the one before. A busy one (a writer, a pool connection under
+		// load) keeps its goroutine, or it would pay a park and a resume on
+		// every request while the server is crowded; the idle scan parks it
+		// when it stops.
+		c.crowdPark = mayPark && c.sporadic && c.rc != nil && c.s.crowded() && c.parkable()
 		n, err := c.fill()
 		c.crowdPark = false
 		if n > 0 {
@@ -260,7 +266,9 @@ func (c *conn) loop() (parked bool) {
 			total += int64(n)
 			c.s.stats.bytesRead.Add(c.id, uint64(n))
 			c.state.Store(stateParse)
-			c.lastCmd.Store(c.s.store.Now())
+			now := c.s.store.Now()
+			c.sporadic = !c.requested || now-c.lastCmd.Swap(now) >= 1
+			c.requested = true
 			act := c.process()
 			if c.outOOM {
 				return false // memcached closes without the replies

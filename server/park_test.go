@@ -129,10 +129,11 @@ func TestShutdownClosesParked(t *testing.T) {
 }
 
 // TestCrowdedConnectionsPark: past crowdedAbove connections with
-// goroutines, a connection parks as soon as it has answered and finds
-// nothing more to read, with no parkAfter wait (the store clock does not
-// move here); each is served again when it sends, and a connection in the
-// middle of a request keeps its goroutine.
+// goroutines, a connection parks as soon as it has answered its first
+// request and finds nothing more to read, with no parkAfter wait (the
+// store clock does not move here); each is served again when it sends and,
+// busy now, is not parked again; a connection in the middle of a request
+// keeps its goroutine.
 func TestCrowdedConnectionsPark(t *testing.T) {
 	const limit, n = 8, 60
 	clk := &fakeClock{now: time.Now()}
@@ -150,6 +151,12 @@ func TestCrowdedConnectionsPark(t *testing.T) {
 		if got, want := c.reply(fmt.Sprintf("get k%d\r\n", i)), fmt.Sprintf("VALUE k%d 0 1\r\n%d\r\nEND\r\n", i, i%10); got != want {
 			t.Fatalf("conn %d after parking: %q, want %q", i, got, want)
 		}
+	}
+	// A second request in the same second is not sporadic: none of them
+	// parks again, crowded as the server is.
+	time.Sleep(50 * time.Millisecond)
+	if p := s.idle.parkedCount(); p != 0 {
+		t.Errorf("%d connections parked again after a second request in the same second", p)
 	}
 	if got := partial.reply("cde\r\n"); got != "STORED\r\n" {
 		t.Errorf("the set under way while the others parked: %q", got)
