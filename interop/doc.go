@@ -41,8 +41,8 @@
 //     writer did not store (the exact rule, stale reads after a ring change
 //     included, is at checkFaultHistory; TestClientFaultsRule tests it), and
 //     no goroutine is left behind.
-//   - TestHostile (Linux, build tag reliability too: make reliability;
-//     not in CI until gocached passes it): misbehaving clients (slowloris, endless lines,
+//   - TestHostile (Linux, build tag reliability too, which make interop
+//     sets; make reliability runs it alone): misbehaving clients (slowloris, endless lines,
 //     huge declared sizes, clients that never read, connection storms, more
 //     connections than -c, half-closed sockets, random bytes, 10 000
 //     connections, all at once) against memcached and gocached in turn,
