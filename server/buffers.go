@@ -280,14 +280,19 @@ func b2i(b bool) int64 {
 	return 0
 }
 
-// Buffers grown for one large request (a long multi-get line, a big value)
-// are garbage once it is done. The Go runtime gives such memory back to
-// the OS only slowly, so after bigFreeReturn bytes of them a timer returns
-// it at once (debug.FreeOSMemory), at most once per bigFreeDelay: memory
-// goes back to its baseline when the clients that grew it leave.
+// Buffers grown for one large request (a long multi-get line, a big value),
+// the stacks of parked connections' goroutines and closed connections are
+// garbage once done with. The Go runtime gives such memory back to the OS
+// only after a collection, which an idle daemon may not make for a long
+// time, and then slowly; so what is freed is counted, and a timer returns
+// it (debug.FreeOSMemory): bigFreeDelay after bigFreeReturn bytes of it,
+// or bigFreeLater after less, at most one pending at a time. Memory goes
+// back to its baseline when the clients that grew it leave.
 const (
 	bigFreeReturn = 32 << 20
 	bigFreeDelay  = time.Second
+	bigFreeLater  = 2 * time.Second
+	bigFreeMin    = 1 << 20 // less than this is left to the runtime
 )
 
 var (
@@ -296,22 +301,22 @@ var (
 )
 
 func noteBigFree(n int) {
-	if bigFreed.Add(int64(n)) >= bigFreeReturn {
-		scheduleMemoryReturn()
+	if t := bigFreed.Add(int64(n)); t >= bigFreeReturn {
+		scheduleMemoryReturn(bigFreeDelay)
+	} else if t >= bigFreeMin {
+		scheduleMemoryReturn(bigFreeLater)
 	}
 }
 
-func scheduleMemoryReturn() {
+func scheduleMemoryReturn(after time.Duration) {
 	if !bigPending.CompareAndSwap(false, true) {
 		return
 	}
-	time.AfterFunc(bigFreeDelay, func() {
+	time.AfterFunc(after, func() {
 		bigFreed.Store(0)
 		debug.FreeOSMemory()
 		bigPending.Store(false)
-		if bigFreed.Load() >= bigFreeReturn {
-			scheduleMemoryReturn() // freed while this one ran
-		}
+		noteBigFree(0) // what was freed while this one ran
 	})
 }
 

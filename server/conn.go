@@ -207,7 +207,12 @@ func (c *conn) finish() {
 	c.nc.Close()
 	c.release()
 	c.s.forget(c)
+	noteBigFree(closedConn)
 }
+
+// closedConn is what a closed connection is taken to leave as garbage: its
+// structures and its goroutine's stack (buffers are counted apart).
+const closedConn = 4 << 10
 
 // midRequest: part of a request has been read (bytes not yet parsed, or
 // a streamed get line that has not ended).
