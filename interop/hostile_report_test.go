@@ -54,7 +54,7 @@ what gocached failed.
 Asserted on gocached, per scenario: up and answering; no canary or writer
 error; canary p99 ≤ ` + canaryBound.String() + ` and ≤ memcached's p99 + ` + canaryP99Slack.String() + `; canary max ≤ ` + canaryBound.String() + `
 (up to ` + fmt.Sprint(canaryOutliers) + ` round trips over it only when memcached's canary had some in the same
-scenario); fds after = fds before; writer ≥ ` + fmt.Sprint(writerMinRatio) + ` (where memcached's writer falls below
+scenario); fds after = fds before; RSS after ≤ RSS before the hostile clients + ` + fmt.Sprint(memReturnSlackMB) + ` MB; writer ≥ ` + fmt.Sprint(writerMinRatio) + ` (where memcached's writer falls below
 that in the same scenario, ≥ memcached's − ` + fmt.Sprint(writerSlack) + `: the hostile clients' load is then work
 that either server must do on the machine's cores); peak RSS ≤ max(` + fmt.Sprint(rssRatio) + ` × memcached's,
 memcached's + ` + fmt.Sprint(rssSlackMB) + ` MB); and the memory formula

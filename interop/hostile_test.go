@@ -59,6 +59,12 @@ const (
 	memPerConnKB = 8
 	memFixedMB   = 16 + 32
 
+	// Memory returns to its baseline once the hostile clients have left:
+	// RSS after the settle ≤ RSS before them + memReturnSlackMB (README:
+	// up to 8 MB of free buffers are kept for reuse; the rest is the Go
+	// runtime's own free lists and page granularity).
+	memReturnSlackMB = 16
+
 	// Against memcached in the same run: gocached's peak RSS may be up to
 	// rssRatio × memcached's or memcached's + rssSlackMB, whichever is more.
 	// The ratio is for the Go heap, which grows to twice its live size
@@ -459,6 +465,9 @@ func hostileFailures(sc scenario, r, ref *runResult) (failed []string, timingOnl
 		timing++
 		fail("canary max %v > %v: %d round trips over it (memcached: %d, max %v; allowed %d when memcached has some)",
 			c.Max, canaryBound, c.Over, ref.canary.Over, ref.canary.Max, canaryOutliers)
+	}
+	if r.afterKB > r.baseKB+memReturnSlackMB<<10 {
+		fail("RSS %s %v after the clients left, %s before they came (want at most %d MB more)", mbStr(r.afterKB), hostileSettle, mbStr(r.baseKB), memReturnSlackMB)
 	}
 	if r.fdAfter != r.fdBase {
 		fail("%d descriptors open %v after the clients left, %d before they came", r.fdAfter, hostileSettle, r.fdBase)
