@@ -26,10 +26,13 @@ import (
 // shutdown does) and closes parked ones past idle_timeout.
 //
 // When more than crowdedAbove connections hold goroutines, a connection
-// parks as soon as it has answered everything and its next read finds
+// parks as soon as it has answered a sporadic request (its first, or one a
+// second or more after the one before; conn.loop) and its next read finds
 // nothing, without waiting for parkAfter: a burst of thousands of
 // connections that each send a request and then wait costs a goroutine
-// stack only for crowdedAbove of them. Below that count nothing changes.
+// stack only for crowdedAbove of them, while busy connections keep theirs.
+// Below that count nothing changes. A parked connection whose client hangs
+// up with nothing left to read is closed here, without a goroutine.
 const (
 	parkAfter    = 2 // seconds of the store clock
 	crowdedAbove = 2048
