@@ -53,6 +53,7 @@ type Tracker struct {
 	rate    uint64
 	start   int64 // time of the first Add: a window younger than its length is averaged over its age
 	windows []window
+	size    int // Bytes, counted once in New: it never changes
 }
 
 type window struct {
@@ -86,6 +87,9 @@ func New(cfg Config) *Tracker {
 		}
 		t.windows = append(t.windows, window{Window: w, req: newSummary(cfg.Capacity, w.Slots), bytes: newSummary(cfg.Capacity, w.Slots)})
 	}
+	for _, w := range t.windows {
+		t.size += w.req.bytes() + w.bytes.bytes()
+	}
 	return t
 }
 
@@ -95,20 +99,16 @@ func (t *Tracker) SampleRate() int { return int(t.rate) }
 // Windows are the Tracker's windows.
 func (t *Tracker) Windows() []Window {
 	out := make([]Window, len(t.windows))
-	for i, w := range t.windows {
-		out[i] = w.Window
+	for i := range t.windows {
+		out[i] = t.windows[i].Window // fixed since New; the rest Add writes
 	}
 	return out
 }
 
-// Bytes is the memory the Tracker holds; it never changes.
-func (t *Tracker) Bytes() int {
-	n := 0
-	for _, w := range t.windows {
-		n += w.req.bytes() + w.bytes.bytes()
-	}
-	return n
-}
+// Bytes is the memory the Tracker holds; it never changes. It reads
+// nothing that Add writes (the summaries' slices grow within capacity), so
+// it needs no lock.
+func (t *Tracker) Bytes() int { return t.size }
 
 // Add records one sampled request for key that moved n bytes (value bytes
 // stored or returned; 0 for a miss), at now (unix nanoseconds).

@@ -292,3 +292,27 @@ func BenchmarkSampler(b *testing.B) {
 	}
 	_ = n
 }
+
+// TestReadersDuringAdd: Bytes and Windows, which take no lock, read nothing
+// Add writes (run under -race: the scrape of /metrics calls them while
+// connections add).
+func TestReadersDuringAdd(t *testing.T) {
+	tr := New(Config{Capacity: 8, Windows: []Window{{"1s", 10 * time.Millisecond, 3}}})
+	want := tr.Bytes()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 2000; i++ {
+			tr.Add([]byte{byte(i), byte(i >> 8)}, i%7, int64(i)*int64(5*time.Millisecond))
+		}
+	}()
+	for i := 0; i < 2000; i++ {
+		if got := tr.Bytes(); got != want {
+			t.Fatalf("Bytes %d, then %d", want, got)
+		}
+		if w := tr.Windows(); len(w) != 1 || w[0].Name != "1s" {
+			t.Fatalf("Windows %v", w)
+		}
+	}
+	<-done
+}
