@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/gocached
 ARGS    ?= -p 11211 -m 64 -v
 
-.PHONY: build run test race interop reliability soak bench bench-percore bench-hitratio lint fuzz fuzz-short clean
+.PHONY: build run test race interop reliability soak bench bench-percore bench-hitratio bench-missratio lint fuzz fuzz-short clean
 
 build:
 	$(GO) build -o $(BIN) .
@@ -55,7 +55,8 @@ bench:
 
 # Per core (issue 13): gocached, memcached 1.6.45 and 1.6.18 with -t 1
 # pinned to one CPU, the load on the other; ratios, p50/p99, and syscalls
-# and context switches per operation (perf stat -C). About 6 minutes.
+# and context switches per operation (perf stat -C), at 1, 4, 64 and 512
+# connections. About 17 minutes.
 bench-percore:
 	bash scripts/percore.sh
 
@@ -63,6 +64,12 @@ bench-percore:
 # each server fresh per workload. About 25 minutes at HR_M=64.
 bench-hitratio:
 	bash scripts/hitratio.sh
+
+# Miss ratio against cache size on the ETC and scan mixes (-m 16 to 256),
+# gocached and both memcacheds, drawn to bench/results/missratio.svg. About
+# 40 minutes.
+bench-missratio:
+	HR_M="16 32 64 128 256" HR_ONLY="etc scan" HR_OUT=bin/missratio HR_PLOT=bench/results/missratio.svg bash scripts/hitratio.sh
 
 lint:
 	gofmt -l . | (! grep .)

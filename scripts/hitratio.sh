@@ -6,10 +6,13 @@
 #
 #   scripts/hitratio.sh                     # every workload at -m 64
 #   HR_M="64 256" HR_ONLY="etc scan" scripts/hitratio.sh
+#   HR_M="16 32 64 128 256" HR_ONLY="etc scan" HR_PLOT=bin/missratio.svg scripts/hitratio.sh
 #
 # Environment: HR_M (-m values, MB), HR_N (requests, default 15 000 000:
 # enough for the 3 M-key workloads to reach their steady state at -m 64),
-# HR_ONLY (workload names), HR_OUT (results directory, default bin/hitratio).
+# HR_ONLY (workload names), HR_OUT (results directory, default bin/hitratio),
+# HR_PLOT (an SVG file: the miss ratio against -m of every workload and
+# server run, scripts/missratio_plot.py).
 # Prints a markdown table: hit and miss ratio of each server, and
 # gocached's miss ratio ÷ each memcached's.
 set -euo pipefail
@@ -62,3 +65,4 @@ print(f"| {m} | {name} | {cell('gocached')} | {cell('mc145')} | {cell('mc18')} |
 PY
 	done
 done
+[ -z "${HR_PLOT:-}" ] || python3 scripts/missratio_plot.py "$OUT" "$HR_PLOT" $MS
