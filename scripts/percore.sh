@@ -3,7 +3,7 @@
 # memcached 1.6.18, each with -t 1 pinned to one CPU, loaded by
 # `gocached bench` pinned to the other, one request per round trip.
 #
-#   scripts/percore.sh                # text, meta, binary × 4, 64, 512 conns
+#   scripts/percore.sh                # text, meta, binary × 1, 4, 64, 512 conns
 #   PERCORE_PROTOS=text PERCORE_CONNS="4 64" scripts/percore.sh
 #
 # For each protocol and connection count: gocached ÷ each memcached in
@@ -28,7 +28,7 @@ ncpu=$(nproc)
 SCPU="${PERCORE_SERVER_CPU:-$((ncpu - 1))}"
 LCPU="${PERCORE_LOAD_CPU:-0}"
 PROTOS="${PERCORE_PROTOS:-text meta binary}"
-CONNS="${PERCORE_CONNS:-4 64 512}"
+CONNS="${PERCORE_CONNS:-1 4 64 512}"
 ROUND="${PERCORE_ROUND:-3s}"
 ROUNDS="${PERCORE_ROUNDS:-6}"
 OPS="${PERCORE_OPS:-300000}"
