@@ -491,7 +491,7 @@ func (c *conn) readFD(fd uintptr) bool {
 		return true
 	}
 	for {
-		m, e := rawIO(syscall.SYS_READ, fd, c.rbuf[c.w:])
+		m, e := rawIO(syscall.SYS_RECVFROM, fd, c.rbuf[c.w:])
 		switch {
 		case e == syscall.EINTR:
 			continue
@@ -506,7 +506,7 @@ func (c *conn) readFD(fd uintptr) bool {
 			}
 			return false
 		case e != 0:
-			c.readErr = os.NewSyscallError("read", e)
+			c.readErr = os.NewSyscallError("recvfrom", e)
 		case m == 0:
 			c.readErr = io.EOF
 		default:
@@ -538,14 +538,14 @@ func (c *conn) writeRaw(b []byte) (int, error) {
 // until the socket takes more.
 func (c *conn) writeFD(fd uintptr) bool {
 	for len(c.writeBuf) > 0 {
-		m, e := rawIO(syscall.SYS_WRITE, fd, c.writeBuf)
+		m, e := rawIO(syscall.SYS_SENDTO, fd, c.writeBuf)
 		switch {
 		case e == syscall.EINTR:
 			continue
 		case e == syscall.EAGAIN:
 			return false
 		case e != 0:
-			c.writeErr = os.NewSyscallError("write", e)
+			c.writeErr = os.NewSyscallError("sendto", e)
 			return true
 		}
 		c.writeN += m
@@ -554,15 +554,19 @@ func (c *conn) writeFD(fd uintptr) bool {
 	return true
 }
 
-// rawIO is read(2) or write(2) of b on a non-blocking socket, as a raw
-// system call: it never blocks (EAGAIN instead), so it needs none of the
-// scheduler's bookkeeping around a call that might (syscall.Read's
-// entersyscall and exitsyscall, two per request otherwise).
+// rawIO is recvfrom(2) or sendto(2) of b on a non-blocking connected
+// socket, with no flags and no address: read(2) and write(2) as far as the
+// socket goes, without the file layer around them (vfs_read's checks and
+// fsnotify; an EAGAIN read costs ~0.9 µs instead of ~1.15 on this
+// machine). A raw system call: it never blocks (EAGAIN instead), so it
+// needs none of the scheduler's bookkeeping around a call that might
+// (syscall.Read's entersyscall and exitsyscall, two per request
+// otherwise).
 func rawIO(trap, fd uintptr, b []byte) (int, syscall.Errno) {
 	if len(b) == 0 {
 		return 0, 0
 	}
-	n, _, e := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+	n, _, e := syscall.RawSyscall6(trap, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), 0, 0, 0)
 	return int(n), e
 }
 
