@@ -154,7 +154,16 @@ func (s *Server) crowded() bool {
 	if s.cfg.crowdedAbove > 0 {
 		limit = s.cfg.crowdedAbove
 	}
-	return s.stats.currConns.Load()-d.nParked.Load() > limit
+	return s.holding() > limit
+}
+
+// holding counts the connections that hold a goroutine (open, not parked).
+func (s *Server) holding() int64 {
+	n := s.stats.currConns.Load()
+	if d := s.idle; d != nil {
+		n -= d.nParked.Load()
+	}
+	return n
 }
 
 // park puts c, between requests, into the epoll set; false when it cannot
