@@ -4,14 +4,15 @@
 # `gocached bench` pinned to the other, one request per round trip.
 #
 #   scripts/percore.sh                # text, meta, binary × 1, 4, 64, 512 conns
-#   PERCORE_PROTOS=text PERCORE_CONNS="4 64" scripts/percore.sh
+#   PERCORE_PROTOS=text PERCORE_CONNS="4 64" PERCORE_MULTI_CONNS= scripts/percore.sh
 #
-# For each protocol and connection count: gocached ÷ each memcached in
+# For each protocol and connection count, and for text multi-gets of 50 keys
+# and pipelines of 16 at PERCORE_MULTI_CONNS connections: gocached ÷ each memcached in
 # alternating rounds (ABBA, `gocached bench --compare`): throughput, server
 # CPU per op (from /proc/<pid>/stat), p50 and p99. Then, for each server on
 # its own, `perf stat -C <server cpu>` over a fixed number of requests:
-# syscalls, read, write, sendmsg, epoll waits and context switches per
-# operation. Prints a markdown table and keeps every JSON in $PERCORE_OUT.
+# syscalls, reads, writes, epoll waits and context switches per operation.
+# Prints a markdown table and keeps every JSON in $PERCORE_OUT.
 #
 # Environment:
 #   PERCORE_SERVER_CPU=1 PERCORE_LOAD_CPU=0   CPUs (default: the last and the first)
@@ -29,6 +30,7 @@ SCPU="${PERCORE_SERVER_CPU:-$((ncpu - 1))}"
 LCPU="${PERCORE_LOAD_CPU:-0}"
 PROTOS="${PERCORE_PROTOS:-text meta binary}"
 CONNS="${PERCORE_CONNS:-1 4 64 512}"
+MULTI_CONNS="${PERCORE_MULTI_CONNS:-4 64}"
 ROUND="${PERCORE_ROUND:-3s}"
 ROUNDS="${PERCORE_ROUNDS:-6}"
 OPS="${PERCORE_OPS:-300000}"
@@ -78,17 +80,29 @@ done
 
 echo "percore: servers on CPU $SCPU, load on CPU $LCPU; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(uname -r)" >&2
 {
-	echo "| protocol | conns | vs | throughput | server CPU/op | p50 | p99 | gocached p50/p99 µs | memcached p50/p99 µs |"
+	echo "| workload | conns | vs | throughput | server CPU/op | p50 | p99 | gocached p50/p99 µs | memcached p50/p99 µs |"
 	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 } >"$OUT/ratios.md"
+# Each case: name|connections|bench flags. One request per round trip for
+# every protocol and connection count, then multi-gets and pipelines.
+cases=()
 for proto in $PROTOS; do
 	for conns in $CONNS; do
-		for ref in mc145 mc18; do
-			f="$OUT/$proto-$conns-$ref.json"
-			"${BENCH[@]}" -s "127.0.0.1:${port[gocached]}" --name gocached --server-pid "${pid[gocached]}" \
-				--compare "127.0.0.1:${port[$ref]}" --compare-name "$ref" --compare-pid "${pid[$ref]}" \
-				-P "$proto" -c "$conns" -t "$((${ROUND%s} * ROUNDS))s" --rounds "$ROUNDS" --json >"$f"
-			python3 - "$f" "$proto" "$conns" "$ref" >>"$OUT/ratios.md" <<'EOF'
+		cases+=("$proto|$conns|-P $proto")
+	done
+done
+for conns in $MULTI_CONNS; do
+	cases+=("text multiget 50|$conns|-P text --multiget 50" "text pipeline 16|$conns|-P text --pipeline 16")
+done
+for c in "${cases[@]}"; do
+	IFS='|' read -r name conns flags <<<"$c"
+	for ref in mc145 mc18; do
+		f="$OUT/${name// /-}-$conns-$ref.json"
+		# shellcheck disable=SC2086
+		"${BENCH[@]}" -s "127.0.0.1:${port[gocached]}" --name gocached --server-pid "${pid[gocached]}" \
+			--compare "127.0.0.1:${port[$ref]}" --compare-name "$ref" --compare-pid "${pid[$ref]}" \
+			$flags -c "$conns" -t "$((${ROUND%s} * ROUNDS))s" --rounds "$ROUNDS" --json >"$f"
+		python3 - "$f" "$name" "$conns" "$ref" >>"$OUT/ratios.md" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
 r, s = d["ratios"], d["servers"]
@@ -96,15 +110,14 @@ lat = lambda x: "%.0f / %.0f" % (x["latency_us"]["p50"], x["latency_us"]["p99"])
 print("| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %s | %s |" % (sys.argv[2], sys.argv[3], sys.argv[4],
       r["ops_per_sec"], r["cpu_per_op"], r["p50"], r["p99"], lat(s[0]), lat(s[1])))
 EOF
-			tail -1 "$OUT/ratios.md" >&2
-		done
+		tail -1 "$OUT/ratios.md" >&2
 	done
 done
 
-events=raw_syscalls:sys_enter,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_sendmsg,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,sched:sched_switch
+events=raw_syscalls:sys_enter,syscalls:sys_enter_read,syscalls:sys_enter_recvfrom,syscalls:sys_enter_write,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,sched:sched_switch
 {
-	echo "| protocol | conns | server | syscalls/op | read/op | write/op | sendmsg/op | epoll waits/op | context switches/op |"
-	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+	echo "| protocol | conns | server | syscalls/op | reads/op (read, recvfrom) | writes/op (write, sendto, sendmsg) | epoll waits/op | context switches/op |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 } >"$OUT/syscalls.md"
 for proto in $PROTOS; do
 	for conns in $CONNS; do
@@ -122,17 +135,17 @@ for line in open(f + ".csv"):
     if len(p) > 2 and p[0].isdigit():
         n[p[2]] = int(p[0])
 g = lambda k: n.get(k, 0) / ops
-print("| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |" % (sys.argv[2], sys.argv[3], sys.argv[4],
-      g("raw_syscalls:sys_enter"), g("syscalls:sys_enter_read"), g("syscalls:sys_enter_write"),
-      g("syscalls:sys_enter_sendmsg"), g("syscalls:sys_enter_epoll_wait") + g("syscalls:sys_enter_epoll_pwait"),
-      g("sched:sched_switch")))
+sc = lambda *ks: sum(g("syscalls:sys_enter_" + k) for k in ks)
+print("| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f |" % (sys.argv[2], sys.argv[3], sys.argv[4],
+      g("raw_syscalls:sys_enter"), sc("read", "recvfrom"), sc("write", "sendto", "sendmsg"),
+      sc("epoll_wait", "epoll_pwait"), g("sched:sched_switch")))
 EOF
 			tail -1 "$OUT/syscalls.md" >&2
 		done
 	done
 done
 echo
-echo "Ratios are gocached ÷ memcached (ABBA, $ROUNDS rounds of $ROUND each, \`gocached bench\` one request per round trip, 90/10 get/set of 100-byte values, 100 000 keys prefilled)."
+echo "Ratios are gocached ÷ memcached (ABBA, $ROUNDS rounds of $ROUND each, \`gocached bench\`: 90/10 get/set of 100-byte values, 100 000 keys prefilled; one request per round trip but for the multiget and pipeline rows; a multi-get counts as one operation)."
 echo
 cat "$OUT/ratios.md"
 echo
