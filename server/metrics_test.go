@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -111,7 +112,13 @@ func TestMetricsExporterNames(t *testing.T) {
 	s := observed(t, 1)
 	c := dial(t, s)
 	c.reply("set a 0 0 1\r\nx\r\nget a\r\nget b\r\n")
-	fams := scrape(t, s)
+	// A command's duration is recorded once its reply is written: the
+	// client may scrape first.
+	var fams map[string]*dto.MetricFamily
+	waitFor(t, "command durations recorded", func() bool {
+		fams = scrape(t, s)
+		return fams["gocached_command_duration_seconds"] != nil
+	})
 	for name, labels := range exporterMetrics {
 		f := fams[name]
 		if f == nil || len(f.Metric) == 0 {
@@ -172,7 +179,12 @@ func TestMetricsCountersMove(t *testing.T) {
 	for _, tc := range cases {
 		before, _ := promtest.Value(scrape(t, s), tc.metric, tc.labels...)
 		c.reply(tc.req)
-		after, ok := promtest.Value(scrape(t, s), tc.metric, tc.labels...)
+		var after float64
+		var ok bool
+		waitFor(t, tc.req+" counted", func() bool { // (after its reply was written)
+			after, ok = promtest.Value(scrape(t, s), tc.metric, tc.labels...)
+			return ok && after-before >= tc.delta
+		}, func() string { return fmt.Sprintf("%s moved by %v, want %v", tc.metric, after-before, tc.delta) })
 		if !ok {
 			t.Errorf("%q: %s%v missing", tc.req, tc.metric, tc.labels)
 			continue
