@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/gocached
 ARGS    ?= -p 11211 -m 64 -v
 
-.PHONY: build run test race interop reliability soak bench bench-percore bench-hitratio bench-missratio lint fuzz fuzz-short clean
+.PHONY: build run test race interop reliability soak bench bench-percore bench-scaling bench-hitratio bench-missratio lint fuzz fuzz-short clean
 
 build:
 	$(GO) build -o $(BIN) .
@@ -56,7 +56,8 @@ bench:
 # Per core (issue 13): gocached, memcached 1.6.45 and 1.6.18 with -t 1
 # pinned to one CPU, the load on the other; ratios, p50/p99, and syscalls
 # and context switches per operation (perf stat -C), at 1, 4, 64 and 512
-# connections. About 17 minutes.
+# connections, plus text multi-gets and pipelines at 4 and 64. About 25
+# minutes.
 bench-percore:
 	bash scripts/percore.sh
 
@@ -70,6 +71,12 @@ bench-hitratio:
 # 40 minutes.
 bench-missratio:
 	HR_M="16 32 64 128 256" HR_ONLY="etc scan" HR_OUT=bin/missratio HR_PLOT=bench/results/missratio.svg bash scripts/hitratio.sh
+
+# -t 1 against -t 2 for gocached and memcached 1.6.45 (64 connections, one
+# request per round trip and pipelines of 16). About 3 minutes.
+bench-scaling: build
+	bash scripts/scaling.sh gocached $(BIN)
+	bash scripts/scaling.sh memcached-1.6.45 "$$(bash scripts/mc145.sh)/memcached"
 
 lint:
 	gofmt -l . | (! grep .)
