@@ -184,11 +184,12 @@ func TestMetricsCountersMove(t *testing.T) {
 		waitFor(t, tc.req+" counted", func() bool { // (after its reply was written)
 			after, ok = promtest.Value(scrape(t, s), tc.metric, tc.labels...)
 			return ok && after-before >= tc.delta
-		}, func() string { return fmt.Sprintf("%s moved by %v, want %v", tc.metric, after-before, tc.delta) })
-		if !ok {
-			t.Errorf("%q: %s%v missing", tc.req, tc.metric, tc.labels)
-			continue
-		}
+		}, func() string {
+			if !ok {
+				return fmt.Sprintf("%s%v missing", tc.metric, tc.labels)
+			}
+			return fmt.Sprintf("%s moved by %v, want %v", tc.metric, after-before, tc.delta)
+		})
 		if after-before != tc.delta {
 			t.Errorf("%q: %s%v moved by %v, want %v", tc.req, tc.metric, tc.labels, after-before, tc.delta)
 		}
